@@ -1,0 +1,1 @@
+"""Training administration: settings, checkpoints, statistics."""

@@ -1,0 +1,1 @@
+"""Data pipeline for training: loaders, samplers, processing and transforms."""

@@ -1,0 +1,5 @@
+"""Compatibility shim: metadata lives in pyproject.toml (``pip install -e .`` uses it)."""
+
+from setuptools import setup
+
+setup()
