@@ -10,21 +10,19 @@ Values come, in increasing priority, from the defaults below, the generated and 
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
+from types import ModuleType
 
 from pytracking.utils.settings_base import (
     SettingsBase,
     SettingsError,
     atomic_write_text,
     format_assignments,
-    load_module_from_path,
+    load_local_settings,
 )
 
 __all__ = ["EnvironmentSettings", "create_default_local_file", "env_settings", "local_file_path"]
-
-logger = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_DIR = PACKAGE_DIR.parent
@@ -107,30 +105,16 @@ def create_default_local_file(path: str | os.PathLike | None = None) -> Path:
 
 def env_settings() -> EnvironmentSettings:
     """Return the settings: defaults, then the local file (created if missing), then environment variables."""
-    path = local_file_path()
-    if not path.exists():
-        try:
-            create_default_local_file(path)
-            logger.info("Created default ltr settings file %s; edit it to set your paths.", path)
-        except OSError as e:
-            logger.warning("Could not create %s (%s); using default settings.", path, e)
-    settings = _settings_from_file(path) if path.exists() else EnvironmentSettings()
-    settings.apply_env_overrides()
-    return settings
+    return load_local_settings(
+        EnvironmentSettings, local_file_path(), LOCAL_MODULE, create_default_local_file, _from_module
+    )
 
 
-def _settings_from_file(path: Path) -> EnvironmentSettings:
-    module = load_module_from_path(LOCAL_MODULE, path)
+def _from_module(module: ModuleType, path: Path) -> object:
     cls = getattr(module, "EnvironmentSettings", None)
     if cls is None:
         raise SettingsError(
             f"Settings file {path} defines no EnvironmentSettings class. Delete it to have a default one "
             f"generated, or add the class."
         )
-    settings = cls()
-    if not isinstance(settings, EnvironmentSettings):
-        # The original's hand-written class (no base class): take its attributes, checking the names.
-        converted = EnvironmentSettings()
-        converted.update_from(settings)
-        settings = converted
-    return settings
+    return cls()

@@ -11,21 +11,19 @@ misspelled attribute in it is reported with the file, the line and the closest v
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
+from types import ModuleType
 
 from pytracking.utils.settings_base import (
     SettingsBase,
     SettingsError,
     atomic_write_text,
     format_assignments,
-    load_module_from_path,
+    load_local_settings,
 )
 
 __all__ = ["EnvSettings", "create_default_local_file", "env_settings", "local_file_path"]
-
-logger = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_MODULE = "pytracking.evaluation.local"
@@ -116,30 +114,14 @@ def create_default_local_file(path: str | os.PathLike | None = None) -> Path:
 
 def env_settings() -> EnvSettings:
     """Return the settings: defaults, then the local file (created if missing), then environment variables."""
-    path = local_file_path()
-    if not path.exists():
-        try:
-            create_default_local_file(path)
-            logger.info("Created default pytracking settings file %s; edit it to set your paths.", path)
-        except OSError as e:
-            logger.warning("Could not create %s (%s); using default settings.", path, e)
-    settings = _settings_from_file(path) if path.exists() else EnvSettings()
-    settings.apply_env_overrides()
-    return settings
+    return load_local_settings(EnvSettings, local_file_path(), LOCAL_MODULE, create_default_local_file, _from_module)
 
 
-def _settings_from_file(path: Path) -> EnvSettings:
-    module = load_module_from_path(LOCAL_MODULE, path)
+def _from_module(module: ModuleType, path: Path) -> object:
     factory = getattr(module, "local_env_settings", None)
     if factory is None:
         raise SettingsError(
             f"Settings file {path} defines no local_env_settings() function. Delete it to have a default one "
             f"generated, or add the function."
         )
-    settings = factory()
-    if not isinstance(settings, EnvSettings):
-        # An older hand-written file returning its own object: take its attributes, checking the names.
-        converted = EnvSettings()
-        converted.update_from(settings)
-        settings = converted
-    return settings
+    return factory()

@@ -671,16 +671,6 @@ class GradientDescentL2(_GradientDescentBase):
         debug: Also record gradient norms and the final loss of each run.
     """
 
-    def __init__(
-        self,
-        problem: L2Problem,
-        variable: TensorList,
-        step_length: float | TensorList,
-        momentum: float = 0.0,
-        debug: bool = False,
-    ):
-        super().__init__(problem, variable, step_length, momentum, debug)
-
     def _loss(self, x: TensorList) -> torch.Tensor:
         residuals = _as_list(self.problem(x))
         return _total(self.problem.ip_output(residuals, residuals))
@@ -696,16 +686,6 @@ class GradientDescent(_GradientDescentBase):
         momentum: Heavy-ball momentum factor.
         debug: Also record gradient norms and the final loss of each run.
     """
-
-    def __init__(
-        self,
-        problem: MinimizationProblem,
-        variable: TensorList,
-        step_length: float | TensorList,
-        momentum: float = 0.0,
-        debug: bool = False,
-    ):
-        super().__init__(problem, variable, step_length, momentum, debug)
 
     def _loss(self, x: TensorList) -> torch.Tensor:
         return _total(self.problem(x))

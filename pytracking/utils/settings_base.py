@@ -14,22 +14,27 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+import logging
 import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 __all__ = [
     "SettingsBase",
+    "load_local_settings",
     "SettingsError",
     "UnknownSettingError",
     "atomic_write_text",
     "load_module_from_path",
     "python_literal",
 ]
+
+
+logger = logging.getLogger(__name__)
 
 
 class SettingsError(RuntimeError):
@@ -176,6 +181,44 @@ def load_module_from_path(module_name: str, path: str | os.PathLike) -> ModuleTy
             f"default one generated on the next run."
         ) from e
     return module
+
+
+S = TypeVar("S", bound=SettingsBase)
+
+
+def load_local_settings(
+    cls: type[S],
+    path: Path,
+    module_name: str,
+    create_default: Callable[[Path], object],
+    from_module: Callable[[ModuleType, Path], object],
+) -> S:
+    """Defaults, then the local file at ``path`` (created first if missing), then environment variables.
+
+    Args:
+        cls: the settings class.
+        path: the local settings file.
+        module_name: the module name the file is loaded under.
+        create_default: writes a default settings file at the given path.
+        from_module: builds the user's settings object from the loaded module (raising ``SettingsError`` when the
+            module lacks what it needs). An object that is not a ``cls`` (an old hand-written file) has its
+            attributes copied onto a ``cls``, names checked.
+    """
+    if not path.exists():
+        try:
+            create_default(path)
+            logger.info("Created default settings file %s; edit it to set your paths.", path)
+        except OSError as e:
+            logger.warning("Could not create settings file %s (%s); using default settings.", path, e)
+    settings = cls()
+    if path.exists():
+        loaded = from_module(load_module_from_path(module_name, path), path)
+        if isinstance(loaded, cls):
+            settings = loaded
+        else:
+            settings.update_from(loaded)
+    settings.apply_env_overrides()
+    return settings
 
 
 def _restore(module_name: str, previous: ModuleType | None) -> None:
