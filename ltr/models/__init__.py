@@ -1,0 +1,1 @@
+"""Network definitions: backbones, building blocks, and the tracking/segmentation networks."""
