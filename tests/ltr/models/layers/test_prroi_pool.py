@@ -1,0 +1,301 @@
+"""Tests for the pure-PyTorch Precise RoI Pooling layer against an independent piecewise-exact reference."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ltr.models.layers.prroi_pool import PrRoIPool2D, prroi_pool2d
+
+METHODS = ("separable", "sat")
+
+
+def _interp(fmap: np.ndarray, y: float, x: float) -> float:
+    """Bilinear interpolant of a (H, W) map at (y, x), the map being zero outside its samples."""
+    h, w = fmap.shape
+    y0, x0 = math.floor(y), math.floor(x)
+    total = 0.0
+    for yy in (y0, y0 + 1):
+        for xx in (x0, x0 + 1):
+            if 0 <= yy < h and 0 <= xx < w:
+                total += fmap[yy, xx] * max(0.0, 1 - abs(y - yy)) * max(0.0, 1 - abs(x - xx))
+    return total
+
+
+def _pieces(a: float, b: float) -> list[tuple[float, float]]:
+    """[a, b] split at the integers inside it."""
+    cuts = [a] + [float(t) for t in range(math.floor(a) + 1, math.ceil(b))] + [b]
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def _bin_average(fmap: np.ndarray, y_a: float, y_b: float, x_a: float, x_b: float) -> float:
+    """Exact bin average: on each integer cell the interpolant is bilinear, whose mean is its centre value."""
+    area = (y_b - y_a) * (x_b - x_a)
+    if area <= 0:
+        return 0.0
+    total = 0.0
+    for ya, yb in _pieces(y_a, y_b):
+        for xa, xb in _pieces(x_a, x_b):
+            total += (yb - ya) * (xb - xa) * _interp(fmap, 0.5 * (ya + yb), 0.5 * (xa + xb))
+    return total / area
+
+
+def reference_pool(features: torch.Tensor, rois: torch.Tensor, ph: int, pw: int, scale: float) -> torch.Tensor:
+    """Slow, loop-based PrRoIPool used as ground truth (float64)."""
+    feats = features.detach().double().numpy()
+    out = np.zeros((rois.shape[0], feats.shape[1], ph, pw))
+    for k, (bi, x0, y0, x1, y1) in enumerate(rois.detach().double().tolist()):
+        x0, y0, x1, y1 = x0 * scale, y0 * scale, x1 * scale, y1 * scale
+        bw, bh = max(x1 - x0, 0.0) / pw, max(y1 - y0, 0.0) / ph
+        for c in range(feats.shape[1]):
+            for i in range(ph):
+                for j in range(pw):
+                    ya, xa = y0 + i * bh, x0 + j * bw
+                    out[k, c, i, j] = _bin_average(feats[int(bi), c], ya, ya + bh, xa, xa + bw)
+    return torch.from_numpy(out)
+
+
+def _random_case(seed: int, dtype=torch.float64):
+    gen = torch.Generator().manual_seed(seed)
+    feats = torch.randn(2, 3, 7, 9, generator=gen, dtype=dtype)
+    boxes = [
+        [0, 1.3, 0.7, 6.2, 5.9],  # inside
+        [1, -2.6, -1.7, 3.1, 2.4],  # over the top-left border
+        [1, 5.5, 3.2, 11.8, 9.3],  # over the bottom-right border
+        [0, -6.0, -5.0, -1.5, -2.0],  # fully outside (beyond the zero ramp)
+        [1, -1.6, 2.2, -0.3, 4.4],  # inside the zero ramp left of the map
+        [0, 2.0, 1.0, 6.0, 5.0],  # integer corners
+        [1, 3.41, 2.77, 3.47, 2.81],  # tiny
+        [0, -1.0, -1.0, 9.0, 7.0],  # the whole support, integer
+    ]
+    rand = torch.rand(6, 4, generator=gen, dtype=torch.float64)
+    for r in rand.tolist():
+        x0, y0 = r[0] * 12 - 3, r[1] * 10 - 3
+        boxes.append([len(boxes) % 2, x0, y0, x0 + r[2] * 8, y0 + r[3] * 7])
+    return feats, torch.tensor(boxes, dtype=dtype)
+
+
+def test_reference_matches_dense_midpoint_rule():
+    # Check the reference itself with plain brute force: a fine midpoint grid over one bin.
+    gen = torch.Generator().manual_seed(3)
+    fmap = torch.randn(5, 6, generator=gen, dtype=torch.float64).numpy()
+    y_a, y_b, x_a, x_b = -0.7, 2.35, 3.2, 6.6
+    n = 300
+    ys = y_a + (np.arange(n) + 0.5) * (y_b - y_a) / n
+    xs = x_a + (np.arange(n) + 0.5) * (x_b - x_a) / n
+    brute = np.mean([[_interp(fmap, y, x) for x in xs] for y in ys])
+    assert _bin_average(fmap, y_a, y_b, x_a, x_b) == pytest.approx(brute, abs=1e-4)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(("ph", "pw", "scale"), [(2, 3, 1.0), (3, 3, 0.5), (1, 1, 1.0)])
+def test_matches_reference_float64(method, ph, pw, scale):
+    feats, rois = _random_case(seed=ph * 10 + pw)
+    rois[:, 1:] /= scale
+    out = prroi_pool2d(feats, rois, ph, pw, scale, method=method)
+    expected = reference_pool(feats, rois, ph, pw, scale)
+    assert out.shape == (rois.shape[0], 3, ph, pw)
+    assert out.dtype == torch.float64
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_float32_close_to_float64(method):
+    feats, rois = _random_case(seed=11)
+    if method == "sat":
+        # Prefix-sum differences lose float32 precision in proportion to 1 / bin area (see the module notes):
+        # leave out the tiny box, whose bins are 0.03 x 0.013 cells.
+        rois = rois[[i for i in range(rois.shape[0]) if i != 6]]
+    out32 = prroi_pool2d(feats.float(), rois.float(), 3, 2, 1.0, method=method)
+    assert out32.dtype == torch.float32
+    torch.testing.assert_close(out32.double(), prroi_pool2d(feats, rois, 3, 2, 1.0), rtol=0, atol=2e-5)
+
+
+def test_auto_and_methods_agree_on_larger_inputs():
+    gen = torch.Generator().manual_seed(5)
+    feats = torch.randn(1, 16, 36, 36, generator=gen, dtype=torch.float64).relu()
+    xy = torch.rand(200, 2, generator=gen, dtype=torch.float64) * 260 - 20
+    wh = torch.rand(200, 2, generator=gen, dtype=torch.float64) * 130 + 20
+    rois = torch.cat([torch.zeros(200, 1, dtype=torch.float64), xy, xy + wh], 1)
+    for k in (10, 200):  # below and above the "auto" switch
+        sep = prroi_pool2d(feats, rois[:k], 5, 5, 1 / 8, method="separable")
+        torch.testing.assert_close(prroi_pool2d(feats, rois[:k], 5, 5, 1 / 8, method="sat"), sep, rtol=0, atol=1e-11)
+        torch.testing.assert_close(PrRoIPool2D(5, 5, 1 / 8)(feats, rois[:k]), sep, rtol=0, atol=1e-11)
+
+
+def test_separable_orders_with_and_without_gradients_agree():
+    # On one image the separable form contracts the axes in a different order when no gradient is needed.
+    feats, rois = _random_case(seed=13)
+    feats = feats[:1]
+    rois = rois.clone()
+    rois[:, 0] = 0
+    plain = prroi_pool2d(feats, rois, 3, 2, 1.0, method="separable")
+    tracked = prroi_pool2d(feats.clone().requires_grad_(), rois, 3, 2, 1.0, method="separable")
+    assert tracked.requires_grad and not plain.requires_grad
+    torch.testing.assert_close(plain, tracked.detach(), rtol=0, atol=1e-12)
+    torch.testing.assert_close(plain, reference_pool(feats, rois, 3, 2, 1.0), rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_constant_map_inside_gives_the_constant(method):
+    feats = torch.full((1, 2, 6, 8), 2.5, dtype=torch.float64)
+    rois = torch.tensor([[0, 0.0, 0.0, 7.0, 5.0], [0, 1.3, 0.2, 4.9, 3.7]], dtype=torch.float64)
+    out = prroi_pool2d(feats, rois, 2, 3, 1.0, method=method)
+    torch.testing.assert_close(out, torch.full_like(out, 2.5), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_linear_ramp_gives_value_at_bin_centre(method):
+    h, w = 6, 8
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64), indexing="ij")
+    feats = (0.5 + 2.0 * xs - 3.0 * ys)[None, None]
+    x0, y0, x1, y1 = 0.4, 1.1, 6.7, 4.9
+    out = prroi_pool2d(feats, torch.tensor([[0, x0, y0, x1, y1]], dtype=torch.float64), 2, 3, 1.0, method=method)
+    cx = x0 + (torch.arange(3, dtype=torch.float64) + 0.5) * (x1 - x0) / 3
+    cy = y0 + (torch.arange(2, dtype=torch.float64) + 0.5) * (y1 - y0) / 2
+    expected = 0.5 + 2.0 * cx[None, :] - 3.0 * cy[:, None]
+    torch.testing.assert_close(out[0, 0], expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_border_decay_of_constant_map(method):
+    # Map of ones, 4 x 5. Along x the interpolant ramps 0 -> 1 on [-1, 0] and 1 -> 0 on [4, 5].
+    feats = torch.ones(1, 1, 4, 5, dtype=torch.float64)
+    rois = torch.tensor(
+        [
+            [0, -1.0, 0.0, 0.0, 3.0],  # the left ramp: mean 1/2
+            [0, 4.0, 0.0, 5.0, 3.0],  # the right ramp: mean 1/2
+            [0, 3.0, 0.0, 6.0, 3.0],  # 1 on [3, 4], ramp on [4, 5], 0 on [5, 6]: (1 + 1/2) / 3
+            [0, -1.0, -1.0, 0.0, 0.0],  # corner: mean of (1 + x)(1 + y) over the unit square = 1/4
+            [0, 5.0, 0.0, 8.0, 3.0],  # beyond the ramp: 0
+        ],
+        dtype=torch.float64,
+    )
+    out = prroi_pool2d(feats, rois, 1, 1, 1.0, method=method).flatten()
+    torch.testing.assert_close(out, torch.tensor([0.5, 0.5, 0.5, 0.25, 0.0], dtype=torch.float64), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_gradcheck_features(method):
+    feats, rois = _random_case(seed=21)
+    feats = feats[:, :2, :5, :6].clone().requires_grad_()
+    rois = rois[[0, 1, 2, 6, 9]]
+    assert torch.autograd.gradcheck(lambda f: prroi_pool2d(f, rois, 2, 2, 1.0, method=method), (feats,))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_gradcheck_roi_coordinates(method):
+    gen = torch.Generator().manual_seed(8)
+    feats = torch.randn(2, 2, 6, 7, generator=gen, dtype=torch.float64)
+    # Generic points: no edge on an integer, including boxes crossing the map border.
+    coords = torch.tensor(
+        [[1.37, 0.61, 5.23, 4.48], [-1.71, -0.38, 2.29, 3.13], [4.12, 2.57, 8.36, 7.74], [2.21, 1.83, 2.94, 2.42]],
+        dtype=torch.float64,
+        requires_grad=True,
+    )
+    batch = torch.tensor([[0.0], [1.0], [1.0], [0.0]], dtype=torch.float64)
+
+    def pool(c):
+        return prroi_pool2d(feats, torch.cat([batch, c], 1), 2, 3, 1.0, method=method)
+
+    assert torch.autograd.gradcheck(pool, (coords,))
+    # The gradient is not trivially zero: moving the box changes the pooled values.
+    (grad,) = torch.autograd.grad(pool(coords).sum(), coords)
+    assert grad.abs().min() > 1e-6
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_zero_and_negative_size_boxes_give_zero_with_finite_gradients(method):
+    feats = torch.randn(1, 3, 6, 6, dtype=torch.float64, requires_grad=True)
+    rois = torch.tensor(
+        [[0, 2.3, 1.7, 2.3, 4.1], [0, 1.2, 3.3, 4.4, 3.3], [0, 4.0, 4.0, 1.0, 1.0], [0, 2.5, 2.5, 3.5, 3.5]],
+        dtype=torch.float64,
+        requires_grad=True,
+    )
+    out = prroi_pool2d(feats, rois, 2, 2, 1.0, method=method)
+    assert torch.equal(out[:3], torch.zeros_like(out[:3]))
+    assert out[3].abs().sum() > 0
+    out.sum().backward()
+    assert torch.isfinite(feats.grad).all() and torch.isfinite(rois.grad).all()
+
+
+@pytest.mark.parametrize("method", [*METHODS, "auto"])
+def test_empty_rois(method):
+    feats = torch.randn(2, 4, 5, 5, requires_grad=True)
+    rois = torch.zeros(0, 5, requires_grad=True)
+    out = prroi_pool2d(feats, rois, 3, 2, 0.5, method=method)
+    assert out.shape == (0, 4, 3, 2)
+    out.sum().backward()
+    assert torch.equal(feats.grad, torch.zeros_like(feats))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_batch_index_selects_the_image(method):
+    gen = torch.Generator().manual_seed(4)
+    feats = torch.randn(3, 2, 6, 7, generator=gen, dtype=torch.float64)
+    coords = torch.tensor([[0.5, 1.2, 4.6, 5.3], [1.1, 0.3, 5.8, 3.9]], dtype=torch.float64)
+    rois = torch.cat([torch.tensor([[2.0], [1.0]], dtype=torch.float64), coords], 1)
+    out = prroi_pool2d(feats, rois, 2, 2, 1.0, method=method)
+    for k, b in enumerate((2, 1)):
+        single = prroi_pool2d(
+            feats[b : b + 1], torch.cat([torch.zeros(1, 1, dtype=torch.float64), coords[k : k + 1]], 1), 2, 2, 1.0
+        )
+        torch.testing.assert_close(out[k], single[0], rtol=0, atol=1e-12)
+    assert not torch.allclose(out[0], prroi_pool2d(feats[:1], rois * torch.tensor([0, 1, 1, 1, 1]), 2, 2, 1.0)[0])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_spatial_scale(method):
+    feats, rois = _random_case(seed=9)
+    scaled = rois.clone()
+    scaled[:, 1:] *= 16
+    torch.testing.assert_close(
+        prroi_pool2d(feats, scaled, 2, 2, 1 / 16, method=method),
+        prroi_pool2d(feats, rois, 2, 2, 1.0, method=method),
+        rtol=0,
+        atol=1e-12,
+    )
+
+
+def test_module_api():
+    pool = PrRoIPool2D(3, 5, 0.125)
+    assert list(pool.parameters()) == []
+    assert "pooled_height=3" in repr(pool) and "spatial_scale=0.125" in repr(pool)
+    out = pool(torch.randn(1, 4, 9, 9), torch.tensor([[0.0, 8.0, 8.0, 56.0, 40.0]]))
+    assert out.shape == (1, 4, 3, 5) and out.is_contiguous()
+
+
+def test_invalid_arguments():
+    feats = torch.randn(1, 2, 4, 4)
+    with pytest.raises(ValueError):
+        prroi_pool2d(feats[0], torch.zeros(1, 5), 2, 2, 1.0)
+    with pytest.raises(ValueError):
+        prroi_pool2d(feats, torch.zeros(1, 4), 2, 2, 1.0)
+    with pytest.raises(ValueError):
+        prroi_pool2d(feats, torch.zeros(1, 5), 0, 2, 1.0)
+    with pytest.raises(ValueError):
+        prroi_pool2d(feats, torch.zeros(1, 5), 2, 2, 1.0, method="cuda")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("method", [*METHODS, "auto"])
+def test_cuda_matches_cpu(method):
+    gen = torch.Generator().manual_seed(12)
+    feats = torch.randn(2, 32, 18, 18, generator=gen)
+    xy = torch.rand(40, 2, generator=gen) * 260 - 20
+    wh = torch.rand(40, 2, generator=gen) * 130 + 20
+    rois = torch.cat([(torch.arange(40) % 2).float()[:, None], xy, xy + wh], 1)
+
+    def run(device):
+        f = feats.detach().to(device).requires_grad_()
+        r = rois.detach().to(device).requires_grad_()
+        out = prroi_pool2d(f, r, 3, 3, 1 / 16, method=method)
+        out.square().sum().backward()
+        return out.cpu(), f.grad.cpu(), r.grad.cpu()
+
+    for cpu, gpu in zip(run("cpu"), run("cuda")):
+        torch.testing.assert_close(gpu, cpu, rtol=1e-4, atol=1e-4)
