@@ -1,0 +1,199 @@
+"""IoU-Net box regressor of ATOM (and of the DiMP family).
+
+Danelljan et al., "ATOM: Accurate Tracking by Overlap Maximization", CVPR 2019; the IoU prediction idea is from
+Jiang et al., "Acquisition of Localization Confidence for Accurate Object Detection" (IoU-Net), ECCV 2018.
+
+A reference branch turns the target box in a train image into two channel-modulation vectors; a test branch
+pools the modulated test features inside each proposal box and predicts the proposal's IoU with the target.
+Boxes are ``[x, y, w, h]`` in image pixels; the two inputs are the backbone's ``layer2`` (stride 8) and ``layer3``
+(stride 16) maps. Submodule names and registration order are the state-dict format of the released checkpoints
+(``bb_regressor.*``), so they must not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn as nn
+
+from ltr.models.layers.blocks import LinearBlock, conv_block
+from ltr.models.layers.prroi_pool import PrRoIPool2D
+
+__all__ = ["AtomIoUNet"]
+
+
+def _xywh_to_rois(boxes: torch.Tensor) -> torch.Tensor:
+    """Boxes (B, P, 4) ``[x, y, w, h]`` -> PrRoIPool rois (B*P, 5) ``[batch_index, x0, y0, x1, y1]``.
+
+    Built with differentiable ops only: IoU-guided box refinement back-propagates to the box coordinates.
+    """
+    batch, num_boxes = boxes.shape[:2]
+    index = torch.arange(batch, dtype=boxes.dtype, device=boxes.device)
+    index = index.view(batch, 1, 1).expand(batch, num_boxes, 1)
+    corners = torch.cat((boxes[..., :2], boxes[..., :2] + boxes[..., 2:4]), dim=-1)
+    return torch.cat((index, corners), dim=-1).reshape(-1, 5)
+
+
+def _flatten_images(feat: torch.Tensor) -> torch.Tensor:
+    """(n_images, n_seq, C, H, W) -> (n_images*n_seq, C, H, W); 4-D input is returned unchanged."""
+    return feat.reshape(-1, *feat.shape[-3:]) if feat.dim() == 5 else feat
+
+
+class AtomIoUNet(nn.Module):
+    """IoU predictor with target-specific channel modulation.
+
+    Args:
+        input_dim: channels of the two backbone inputs (``layer2``, ``layer3``): (128, 256) for ResNet-18,
+            (512, 1024) for ResNet-50.
+        pred_input_dim: channels of the test-branch features that are modulated and pooled (and of the two
+            modulation vectors).
+        pred_inter_dim: outputs of the fully connected layers ``fc3_rt`` and ``fc4_rt``.
+    """
+
+    def __init__(
+        self,
+        input_dim: Sequence[int] = (128, 256),
+        pred_input_dim: Sequence[int] = (256, 256),
+        pred_inter_dim: Sequence[int] = (256, 256),
+    ):
+        super().__init__()
+        # Stride-8 branch (layer2). Registration order below is the checkpoint key order.
+        self.conv3_1r = conv_block(input_dim[0], 128, kernel_size=3, stride=1)
+        self.conv3_1t = conv_block(input_dim[0], 256, kernel_size=3, stride=1)
+        self.conv3_2t = conv_block(256, pred_input_dim[0], kernel_size=3, stride=1)
+
+        self.prroi_pool3r = PrRoIPool2D(3, 3, 1 / 8)
+        self.prroi_pool3t = PrRoIPool2D(5, 5, 1 / 8)
+
+        # 3x3 convolution without padding reduces the pooled 3x3 reference region to one vector.
+        self.fc3_1r = conv_block(128, 256, kernel_size=3, stride=1, padding=0)
+
+        # Stride-16 branch (layer3).
+        self.conv4_1r = conv_block(input_dim[1], 256, kernel_size=3, stride=1)
+        self.conv4_1t = conv_block(input_dim[1], 256, kernel_size=3, stride=1)
+        self.conv4_2t = conv_block(256, pred_input_dim[1], kernel_size=3, stride=1)
+
+        self.prroi_pool4r = PrRoIPool2D(1, 1, 1 / 16)
+        self.prroi_pool4t = PrRoIPool2D(3, 3, 1 / 16)
+
+        self.fc34_3r = conv_block(256 + 256, pred_input_dim[0], kernel_size=1, stride=1, padding=0)
+        self.fc34_4r = conv_block(256 + 256, pred_input_dim[1], kernel_size=1, stride=1, padding=0)
+
+        self.fc3_rt = LinearBlock(pred_input_dim[0], pred_inter_dim[0], 5)
+        self.fc4_rt = LinearBlock(pred_input_dim[1], pred_inter_dim[1], 3)
+
+        self.iou_predictor = nn.Linear(pred_inter_dim[0] + pred_inter_dim[1], 1, bias=True)
+
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Kaiming-normal (fan_in) conv/linear weights with zero biases; batch-norm weights U(0, 1), biases 0.
+
+        The uniform batch-norm weights reproduce the PyTorch <= 1.1 default the released models were trained with.
+        """
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+                nn.init.kaiming_normal_(m.weight, mode="fan_in")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(
+        self,
+        feat1: Sequence[torch.Tensor],
+        feat2: Sequence[torch.Tensor],
+        bb1: torch.Tensor,
+        proposals2: torch.Tensor,
+    ) -> torch.Tensor:
+        """Training pass: predict the IoU of test proposals, conditioned on the first train image's target box.
+
+        Args:
+            feat1: train features ``[layer2, layer3]``, each (n_train, n_seq, C, H, W) or (n_train*n_seq, C, H, W)
+                (image-major). Only the first train image is used.
+            feat2: test features ``[layer2, layer3]``, each (n_test, n_seq, C, H, W) or (n_test*n_seq, C, H, W).
+            bb1: train target boxes (n_train, n_seq, 4), ``[x, y, w, h]`` in image pixels.
+            proposals2: test proposals (n_test, n_seq, P, 4), ``[x, y, w, h]``.
+
+        Returns:
+            Predicted IoUs (n_test, n_seq, P).
+        """
+        num_test, num_seq = proposals2.shape[:2]
+
+        feat1 = [f[0] if f.dim() == 5 else f.reshape(-1, num_seq, *f.shape[-3:])[0] for f in feat1]
+        modulation = self.get_modulation(feat1, bb1[0])
+        iou_feat = self.get_iou_feat(feat2)
+
+        # Every test image of a sequence uses that sequence's modulation; test batches are image-major.
+        modulation = [
+            m.reshape(1, num_seq, -1).expand(num_test, -1, -1).reshape(num_test * num_seq, -1) for m in modulation
+        ]
+        proposals = proposals2.reshape(num_test * num_seq, -1, 4)
+        iou = self.predict_iou(modulation, iou_feat, proposals)
+        return iou.reshape(num_test, num_seq, -1)
+
+    def predict_iou(
+        self, modulation: Sequence[torch.Tensor], feat: Sequence[torch.Tensor], proposals: torch.Tensor
+    ) -> torch.Tensor:
+        """Predict the IoU of each proposal from modulated test features.
+
+        Args:
+            modulation: the two vectors of :meth:`get_modulation`, each (B, pred_input_dim[i], 1, 1) or
+                (B, pred_input_dim[i]).
+            feat: the two maps of :meth:`get_iou_feat`, (B, pred_input_dim[0], H/8, W/8) and
+                (B, pred_input_dim[1], H/16, W/16).
+            proposals: (B, P, 4) boxes ``[x, y, w, h]`` in image pixels. Differentiable: the tracker refines boxes
+                by gradient ascent on the returned IoU.
+
+        Returns:
+            Predicted IoUs (B, P).
+        """
+        mod3, mod4 = modulation
+        c3_t, c4_t = feat
+        batch, num_proposals = proposals.shape[:2]
+
+        c3_t_att = c3_t * mod3.reshape(batch, -1, 1, 1)
+        c4_t_att = c4_t * mod4.reshape(batch, -1, 1, 1)
+
+        rois = _xywh_to_rois(proposals)
+        roi3t = self.prroi_pool3t(c3_t_att, rois)
+        roi4t = self.prroi_pool4t(c4_t_att, rois)
+
+        fc34_rt = torch.cat((self.fc3_rt(roi3t), self.fc4_rt(roi4t)), dim=1)
+        return self.iou_predictor(fc34_rt).reshape(batch, num_proposals)
+
+    def get_modulation(self, feat: Sequence[torch.Tensor], bb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Compute the target-specific modulation vectors from reference features and the target box.
+
+        Args:
+            feat: reference features ``[layer2, layer3]``: (B, input_dim[0], H/8, W/8), (B, input_dim[1], H/16, W/16).
+            bb: target boxes (B, 4), ``[x, y, w, h]`` in image pixels.
+
+        Returns:
+            Two modulation vectors, (B, pred_input_dim[0], 1, 1) and (B, pred_input_dim[1], 1, 1).
+        """
+        feat3_r, feat4_r = feat
+        rois = _xywh_to_rois(bb.reshape(-1, 1, 4))
+
+        roi3r = self.prroi_pool3r(self.conv3_1r(feat3_r), rois)  # (B, 128, 3, 3)
+        roi4r = self.prroi_pool4r(self.conv4_1r(feat4_r), rois)  # (B, 256, 1, 1)
+
+        fc34_r = torch.cat((self.fc3_1r(roi3r), roi4r), dim=1)  # (B, 512, 1, 1)
+        return self.fc34_3r(fc34_r), self.fc34_4r(fc34_r)
+
+    def get_iou_feat(self, feat2: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Compute the test-branch features that the modulation vectors scale.
+
+        Args:
+            feat2: test features ``[layer2, layer3]``, each (B, C, H, W) or (n_images, n_seq, C, H, W) (flattened
+                image-major to B = n_images*n_seq).
+
+        Returns:
+            (B, pred_input_dim[0], H/8, W/8) and (B, pred_input_dim[1], H/16, W/16).
+        """
+        feat3_t, feat4_t = (_flatten_images(f) for f in feat2)
+        c3_t = self.conv3_2t(self.conv3_1t(feat3_t))
+        c4_t = self.conv4_2t(self.conv4_1t(feat4_t))
+        return c3_t, c4_t

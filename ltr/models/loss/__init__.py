@@ -1,0 +1,15 @@
+"""Training losses: classification hinge losses, probabilistic (KL / ML) regression, GIoU."""
+
+from .bbr_loss import GIoULoss
+from .kl_regression import KLRegression, KLRegressionGrid, MLRegression
+from .target_classification import LBHinge, LBHingev2, TrackingClassificationAccuracy
+
+__all__ = [
+    "GIoULoss",
+    "KLRegression",
+    "KLRegressionGrid",
+    "LBHinge",
+    "LBHingev2",
+    "MLRegression",
+    "TrackingClassificationAccuracy",
+]
