@@ -212,13 +212,32 @@ def load_local_settings(
             logger.warning("Could not create settings file %s (%s); using default settings.", path, e)
     settings = cls()
     if path.exists():
-        loaded = from_module(load_module_from_path(module_name, path), path)
+        loaded = from_module(_cached_module(module_name, path), path)
         if isinstance(loaded, cls):
             settings = loaded
         else:
             settings.update_from(loaded)
     settings.apply_env_overrides()
     return settings
+
+
+_module_cache: dict[tuple[str, Path], tuple[bytes, ModuleType]] = {}
+
+
+def _cached_module(module_name: str, path: Path) -> ModuleType:
+    """Load ``path`` once and reuse the module while its content is unchanged.
+
+    Re-executing the file would create new class objects under the same name, and objects made from the old
+    ones (a training run's settings, pickled into every checkpoint) would no longer pickle.
+    """
+    key = (module_name, path.resolve())
+    content = path.read_bytes()
+    cached = _module_cache.get(key)
+    if cached is not None and cached[0] == content and sys.modules.get(module_name) is cached[1]:
+        return cached[1]
+    module = load_module_from_path(module_name, path)
+    _module_cache[key] = (content, module)
+    return module
 
 
 def _restore(module_name: str, previous: ModuleType | None) -> None:

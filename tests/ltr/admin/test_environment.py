@@ -84,3 +84,18 @@ def test_run_settings_hold_env_and_accept_new_attributes():
     assert isinstance(s.env, EnvironmentSettings)
     s.batch_size = 26
     assert pickle.loads(pickle.dumps(s)).batch_size == 26
+
+
+def test_settings_stay_picklable_after_settings_are_read_again():
+    # Training creates Settings, then datasets call env_settings() again; the settings must still pickle (they
+    # are saved in every checkpoint), so the unchanged local file must not be re-executed into new classes.
+    s = Settings()
+    env_settings()
+    assert type(pickle.loads(pickle.dumps(s)).env) is type(env_settings())
+
+
+def test_edited_local_file_is_reloaded():
+    env_settings()
+    text = local_file().read_text().replace("self.lasot_dir = ''", "self.lasot_dir = '/edited'")
+    local_file().write_text(text)
+    assert env_settings().lasot_dir == "/edited"

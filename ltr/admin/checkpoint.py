@@ -1,0 +1,119 @@
+"""Writing training checkpoints in the official layout.
+
+A checkpoint is a ``torch.save``-d dict with exactly the keys of :data:`CHECKPOINT_KEYS` (plus any ``extra``):
+``epoch`` (int), ``actor_type`` / ``net_type`` (class names), ``net`` (the state_dict of the unwrapped network),
+``net_info``, ``constructor`` (the pickled ``NetConstructor``), ``optimizer`` (its state_dict), ``stats``
+(``OrderedDict`` of ``OrderedDict`` of ``AverageMeter`` / ``StatValue``) and ``settings`` (the run's
+``Settings``). ``ltr.admin.loading`` reads these files back.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["CHECKPOINT_KEYS", "checkpoint_path", "save_checkpoint"]
+
+CHECKPOINT_KEYS = (
+    "epoch",
+    "actor_type",
+    "net_type",
+    "net",
+    "net_info",
+    "constructor",
+    "optimizer",
+    "stats",
+    "settings",
+)
+
+
+def checkpoint_path(workspace_dir: str | os.PathLike, project_path: str, net_type: str, epoch: int) -> str:
+    """``{workspace_dir}/checkpoints/{project_path}/{net_type}_ep{epoch:04d}.pth.tar``.
+
+    Args:
+        workspace_dir: the environment's workspace directory.
+        project_path: ``ltr/<train module>/<train name>`` (``settings.project_path``).
+        net_type: the network class name, e.g. ``'DiMPnet'``.
+        epoch: the epoch just finished (1-based in the trainer).
+    """
+    return os.path.join(os.fspath(workspace_dir), "checkpoints", project_path, f"{net_type}_ep{epoch:04d}.pth.tar")
+
+
+def _state_dict(obj: Any) -> Any:
+    if isinstance(obj, torch.nn.Module):
+        # A wrapped network is saved without its wrapper prefix ('module.'), as the official trainer does.
+        if isinstance(obj, (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel)):
+            obj = obj.module
+        return obj.state_dict()
+    if isinstance(obj, torch.optim.Optimizer):
+        return obj.state_dict()
+    return obj
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    *,
+    epoch: int,
+    actor_type: str,
+    net_type: str,
+    net: torch.nn.Module | Mapping[str, torch.Tensor],
+    net_info: Any,
+    constructor: Any,
+    optimizer: torch.optim.Optimizer | Mapping[str, Any] | None,
+    stats: Any,
+    settings: Any,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a checkpoint atomically: a reader sees either no file or the complete new one.
+
+    The data goes to a temporary file in the target directory, which then replaces ``path`` with
+    ``os.replace``; on any failure the temporary file is removed and an existing ``path`` is left unchanged.
+
+    Args:
+        path: target file (its directory is created).
+        epoch, actor_type, net_type, net_info, constructor, stats, settings: stored under their own names.
+        net: a network (its state_dict is stored; ``DataParallel`` wrappers are removed) or a state_dict.
+        optimizer: an optimizer (its state_dict is stored) or a state_dict.
+        extra: more entries to store; they may not reuse the standard keys.
+
+    Returns:
+        The path written.
+    """
+    state = {
+        "epoch": epoch,
+        "actor_type": actor_type,
+        "net_type": net_type,
+        "net": _state_dict(net),
+        "net_info": net_info,
+        "constructor": constructor,
+        "optimizer": _state_dict(optimizer),
+        "stats": stats,
+        "settings": settings,
+    }
+    if extra:
+        clash = sorted(set(extra) & set(state))
+        if clash:
+            raise ValueError(f"save_checkpoint: extra entries {clash} would overwrite standard checkpoint keys.")
+        state.update(extra)
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A unique name opened with 'x' (not mkstemp, whose files are private): the result gets the usual
+    # umask-governed permissions.
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    f = open(tmp, "xb")  # opened outside the try: if this fails there is nothing of ours to remove
+    try:
+        with f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
