@@ -104,6 +104,8 @@ def test_top_level_import_is_light_and_lazy_attributes_work():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT)
     assert result.returncode == 0, result.stderr
     assert pytracking.TensorList is importlib.import_module("pytracking.libs.tensorlist").TensorList
+    assert ltr.load_network is importlib.import_module("ltr.admin.loading").load_network
+    assert ltr.model_constructor is importlib.import_module("ltr.admin.model_constructor").model_constructor
     with pytest.raises(AttributeError):
         pytracking.no_such_thing  # noqa: B018
 
