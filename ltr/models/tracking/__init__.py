@@ -1,0 +1,1 @@
+"""Tracking networks (DiMP family). Import the network modules directly, e.g. ``ltr.models.tracking.dimpnet``."""
