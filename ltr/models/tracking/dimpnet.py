@@ -145,6 +145,31 @@ def _norm_scale(clf_feat_norm: bool, out_feature_dim: int, filter_size: int) -> 
     return math.sqrt(1.0 / (out_feature_dim * filter_size * filter_size)) if clf_feat_norm else 1.0
 
 
+def _assemble(
+    backbone_net: nn.Module,
+    clf_feature_extractor: nn.Module,
+    initializer: nn.Module,
+    optimizer: nn.Module,
+    filter_size: int,
+    classification_layer: str,
+    bb_regressor: AtomIoUNet,
+) -> DiMPnet:
+    """The part every DiMP factory shares: classifier from its three pieces, then the network."""
+    classifier = LinearFilter(
+        filter_size=filter_size,
+        filter_initializer=initializer,
+        filter_optimizer=optimizer,
+        feature_extractor=clf_feature_extractor,
+    )
+    return DiMPnet(
+        feature_extractor=backbone_net,
+        classifier=classifier,
+        bb_regressor=bb_regressor,
+        classification_layer=classification_layer,
+        bb_regressor_layer=["layer2", "layer3"],
+    )
+
+
 @model_constructor
 def dimpnet18(
     filter_size: int = 1,
@@ -226,19 +251,9 @@ def dimpnet18(
         mask_act=target_mask_act,
         detach_length=detach_length,
     )
-    classifier = LinearFilter(
-        filter_size=filter_size,
-        filter_initializer=initializer,
-        filter_optimizer=optimizer,
-        feature_extractor=clf_feature_extractor,
-    )
     bb_regressor = AtomIoUNet(pred_input_dim=iou_input_dim, pred_inter_dim=iou_inter_dim)
-    return DiMPnet(
-        feature_extractor=backbone_net,
-        classifier=classifier,
-        bb_regressor=bb_regressor,
-        classification_layer=classification_layer,
-        bb_regressor_layer=["layer2", "layer3"],
+    return _assemble(
+        backbone_net, clf_feature_extractor, initializer, optimizer, filter_size, classification_layer, bb_regressor
     )
 
 
@@ -296,19 +311,9 @@ def dimpnet50(
         mask_act=target_mask_act,
         detach_length=detach_length,
     )
-    classifier = LinearFilter(
-        filter_size=filter_size,
-        filter_initializer=initializer,
-        filter_optimizer=optimizer,
-        feature_extractor=clf_feature_extractor,
-    )
     bb_regressor = AtomIoUNet(input_dim=(4 * 128, 4 * 256), pred_input_dim=iou_input_dim, pred_inter_dim=iou_inter_dim)
-    return DiMPnet(
-        feature_extractor=backbone_net,
-        classifier=classifier,
-        bb_regressor=bb_regressor,
-        classification_layer=classification_layer,
-        bb_regressor_layer=["layer2", "layer3"],
+    return _assemble(
+        backbone_net, clf_feature_extractor, initializer, optimizer, filter_size, classification_layer, bb_regressor
     )
 
 
@@ -357,19 +362,9 @@ def L2dimpnet18(
         detach_length=detach_length,
         alpha_eps=alpha_eps,
     )
-    classifier = LinearFilter(
-        filter_size=filter_size,
-        filter_initializer=initializer,
-        filter_optimizer=optimizer,
-        feature_extractor=clf_feature_extractor,
-    )
     bb_regressor = AtomIoUNet(pred_input_dim=iou_input_dim, pred_inter_dim=iou_inter_dim)
-    return DiMPnet(
-        feature_extractor=backbone_net,
-        classifier=classifier,
-        bb_regressor=bb_regressor,
-        classification_layer=classification_layer,
-        bb_regressor_layer=["layer2", "layer3"],
+    return _assemble(
+        backbone_net, clf_feature_extractor, initializer, optimizer, filter_size, classification_layer, bb_regressor
     )
 
 
@@ -456,19 +451,9 @@ def klcedimpnet18(
         softmax_reg=softmax_reg,
         label_threshold=label_threshold,
     )
-    classifier = LinearFilter(
-        filter_size=filter_size,
-        filter_initializer=initializer,
-        filter_optimizer=optimizer,
-        feature_extractor=clf_feature_extractor,
-    )
     bb_regressor = AtomIoUNet(pred_input_dim=iou_input_dim, pred_inter_dim=iou_inter_dim)
-    return DiMPnet(
-        feature_extractor=backbone_net,
-        classifier=classifier,
-        bb_regressor=bb_regressor,
-        classification_layer=classification_layer,
-        bb_regressor_layer=["layer2", "layer3"],
+    return _assemble(
+        backbone_net, clf_feature_extractor, initializer, optimizer, filter_size, classification_layer, bb_regressor
     )
 
 
@@ -536,17 +521,7 @@ def klcedimpnet50(
         softmax_reg=softmax_reg,
         label_threshold=label_threshold,
     )
-    classifier = LinearFilter(
-        filter_size=filter_size,
-        filter_initializer=initializer,
-        filter_optimizer=optimizer,
-        feature_extractor=clf_feature_extractor,
-    )
     bb_regressor = AtomIoUNet(input_dim=(4 * 128, 4 * 256), pred_input_dim=iou_input_dim, pred_inter_dim=iou_inter_dim)
-    return DiMPnet(
-        feature_extractor=backbone_net,
-        classifier=classifier,
-        bb_regressor=bb_regressor,
-        classification_layer=classification_layer,
-        bb_regressor_layer=["layer2", "layer3"],
+    return _assemble(
+        backbone_net, clf_feature_extractor, initializer, optimizer, filter_size, classification_layer, bb_regressor
     )
