@@ -2,13 +2,56 @@
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_REAL = REPO_ROOT.parent / "shared" / "data" / "real"
+SPEC_DIR = REPO_ROOT.parent / "shared" / "spec" / "state_dicts"
+
+
+@dataclass(frozen=True)
+class StateDictSpec:
+    """One official network's listing: constructor path, training kwargs, (key, shape, dtype) entries."""
+
+    name: str
+    constructor: str
+    kwargs: dict
+    entries: list[tuple[str, str, str]]
+
+    def build(self):
+        """Call the constructor with the listed kwargs (ImportError if its module does not exist yet)."""
+        module_name, fun_name = self.constructor.rsplit(".", 1)
+        return getattr(importlib.import_module(module_name), fun_name)(**self.kwargs)
+
+
+def read_state_dict_spec(name: str) -> StateDictSpec:
+    """Parse ``shared/spec/state_dicts/<name>.txt``; skips the calling test when the file is absent."""
+    path = SPEC_DIR / f"{name}.txt"
+    if not path.is_file():
+        pytest.skip(f"state-dict spec not found at {path}")
+    constructor, kwargs, entries = None, None, []
+    for line in path.read_text().splitlines():
+        if line.startswith("#"):
+            if "constructor:" in line:
+                constructor = line.split("constructor:", 1)[1].strip()
+            elif line.startswith("# kwargs"):
+                kwargs = json.loads(line.split(":", 1)[1].strip())
+        elif line.strip():
+            key, shape, dtype = line.split("\t")
+            entries.append((key, shape, dtype))
+    assert constructor and kwargs is not None, f"malformed spec header in {path}"
+    return StateDictSpec(name, constructor, kwargs, entries)
+
+
+def official_spec_names() -> list[str]:
+    """Names of all official network listings (empty when shared/ is absent)."""
+    return sorted(p.stem for p in SPEC_DIR.glob("*.txt"))
 
 
 @pytest.fixture
