@@ -167,11 +167,49 @@ def _check_images() -> str:
     return ", ".join(parts)
 
 
+def _check_network() -> str:
+    import torch
+
+    from ltr.admin.checkpoint import save_checkpoint
+    from ltr.models.tracking.dimpnet import dimpnet18
+    from pytracking.utils.loading import load_network
+
+    torch.manual_seed(0)
+    t0 = time.perf_counter()
+    net = dimpnet18(backbone_pretrained=False, filter_size=4, optim_iter=2, num_dist_bins=10, bin_displacement=0.5)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_checkpoint(
+            Path(tmp) / "DiMPnet_ep0001.pth.tar",
+            epoch=1,
+            actor_type="DiMPActor",
+            net_type="DiMPnet",
+            net=net,
+            net_info=None,
+            constructor=net.constructor,
+            optimizer=None,
+            stats=None,
+            settings=None,
+        )
+        loaded = load_network(path).eval()  # safe loading: weights_only plus the checkpoint allowlist
+    g = torch.Generator().manual_seed(0)
+    train = torch.rand(2, 1, 3, 128, 128, generator=g)
+    test = torch.rand(1, 1, 3, 128, 128, generator=g)
+    boxes = torch.tensor([[[40.0, 40.0, 48.0, 40.0]], [[44.0, 38.0, 44.0, 44.0]]])
+    proposals = torch.tensor([[[[42.0, 40.0, 46.0, 42.0], [30.0, 30.0, 60.0, 60.0]]]])
+    with torch.no_grad():
+        scores, iou = loaded(train, test, boxes, proposals)
+    if not (all(torch.isfinite(s).all() for s in scores) and torch.isfinite(iou).all()):
+        raise AssertionError("non-finite network output")
+    dt = (time.perf_counter() - t0) * 1e3
+    return f"DiMP-18 built, saved in the official layout, safely reloaded, forward finite ({dt:.0f} ms)"
+
+
 CHECKS: dict[str, Callable[[], str]] = {
     "fourier": _check_fft,
     "optimization": _check_optimizer,
     "box ops": _check_boxes,
     "image decoding": _check_images,
+    "networks": _check_network,
 }
 
 
