@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_REAL = REPO_ROOT.parent / "shared" / "data" / "real"
@@ -29,6 +30,10 @@ class StateDictSpec:
         module_name, fun_name = self.constructor.rsplit(".", 1)
         return getattr(importlib.import_module(module_name), fun_name)(**self.kwargs)
 
+    def part(self, prefix: str) -> list[tuple[str, str, str]]:
+        """The entries whose key starts with ``prefix``, with the prefix stripped (state_dict order kept)."""
+        return [(k.removeprefix(prefix), shape, dtype) for k, shape, dtype in self.entries if k.startswith(prefix)]
+
 
 def read_state_dict_spec(name: str) -> StateDictSpec:
     """Parse ``shared/spec/state_dicts/<name>.txt``; skips the calling test when the file is absent."""
@@ -47,6 +52,14 @@ def read_state_dict_spec(name: str) -> StateDictSpec:
             entries.append((key, shape, dtype))
     assert constructor and kwargs is not None, f"malformed spec header in {path}"
     return StateDictSpec(name, constructor, kwargs, entries)
+
+
+def listing(state: dict[str, torch.Tensor] | torch.nn.Module) -> list[tuple[str, str, str]]:
+    """``(key, shape, dtype)`` of a state dict (or a module's), in the listing format: shape as ``str(tuple)``,
+    dtype without the ``torch.`` prefix."""
+    if isinstance(state, torch.nn.Module):
+        state = state.state_dict()
+    return [(k, str(tuple(v.shape)), str(v.dtype).removeprefix("torch.")) for k, v in state.items()]
 
 
 def official_spec_names() -> list[str]:

@@ -9,6 +9,7 @@ import urllib.error
 import pytest
 import torch
 import torchvision
+from conftest import listing, read_state_dict_spec
 
 from ltr.models.backbone import resnet18, resnet50, resnet101, resnet_baby
 from ltr.models.backbone.resnet import BasicBlock, Bottleneck, ResNet, make_res_layer
@@ -41,9 +42,10 @@ def r50() -> ResNet:
         ("r18", "atom_default", "feature_extractor."),
     ],
 )
-def test_state_dict_matches_official_checkpoints(model, spec, prefix, request, spec_listing, live_listing):
-    expected = spec_listing(spec, prefix)
-    assert live_listing(request.getfixturevalue(model).state_dict()) == expected
+def test_state_dict_matches_official_checkpoints(model, spec, prefix, request):
+    expected = read_state_dict_spec(spec).part(prefix)
+    assert expected, f"no {prefix!r} entries in {spec}.txt"
+    assert listing(request.getfixturevalue(model)) == expected
 
 
 def test_resnet101_layout():

@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-import ast
-import json
 import pickle
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import listing, read_state_dict_spec
 
 from ltr.models.bbreg.atom import ATOMnet, atom_resnet18, atom_resnet50
 from ltr.models.bbreg.atom_iou_net import AtomIoUNet
-
-# tests/ltr/models/bbreg/<this file> -> repository root is parents[4]; the shared spec sits next to it.
-SPEC_DIR = Path(__file__).resolve().parents[4].parent / "shared" / "spec" / "state_dicts"
-
-
-def read_spec(name: str) -> tuple[list[str], list[tuple[str, tuple[int, ...], str]]]:
-    """Header lines and ``(key, shape, dtype)`` entries of a spec listing; skips when absent."""
-    path = SPEC_DIR / f"{name}.txt"
-    if not path.is_file():
-        pytest.skip(f"spec listing not found: {path}")
-    header, entries = [], []
-    for line in path.read_text().splitlines():
-        if line.startswith("#"):
-            header.append(line)
-        elif line.strip():
-            key, shape, dtype = line.split("\t")
-            entries.append((key, tuple(ast.literal_eval(shape)), dtype))
-    return header, entries
-
-
-def live_entries(net: torch.nn.Module) -> list[tuple[str, tuple[int, ...], str]]:
-    return [(k, tuple(v.shape), str(v.dtype).removeprefix("torch.")) for k, v in net.state_dict().items()]
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +18,13 @@ def atom18() -> ATOMnet:
     return atom_resnet18(backbone_pretrained=False)
 
 
-def test_atom_resnet18_state_dict_matches_official_listing(atom18):
-    header, expected = read_spec("atom_default")
-    assert "ltr.models.bbreg.atom.atom_resnet18" in header[0]
-    kwargs = json.loads(header[1][header[1].index("{") :])
-    assert kwargs == {"backbone_pretrained": False}
-    # The listed network is what the recorded constructor call builds.
-    assert atom18.constructor.kwds == kwargs
-    assert live_entries(atom18) == expected
-    assert len(expected) == 201
+def test_atom_resnet18_is_the_listed_constructor_call(atom18):
+    # The full listing is checked in tests/ltr/test_official_networks.py; here: the spec header is this call.
+    spec = read_state_dict_spec("atom_default")
+    assert spec.constructor == "ltr.models.bbreg.atom.atom_resnet18"
+    assert spec.kwargs == {"backbone_pretrained": False}
+    assert atom18.constructor.kwds == spec.kwargs
+    assert len(spec.entries) == 201
     assert sum(p.numel() for p in atom18.parameters()) == 17285033
 
 
@@ -64,11 +38,11 @@ def test_atom_resnet18_checkpoint_roundtrip(atom18):
 
 
 def test_atom_resnet50_matches_dimp50_backbone_and_regressor():
-    _, dimp50 = read_spec("dimp50")
-    expected = [e for e in dimp50 if e[0].startswith(("feature_extractor.", "bb_regressor."))]
+    dimp50 = read_state_dict_spec("dimp50")
+    expected = [e for e in dimp50.entries if e[0].startswith(("feature_extractor.", "bb_regressor."))]
     torch.manual_seed(0)
     net = atom_resnet50(backbone_pretrained=False)
-    assert live_entries(net) == expected
+    assert listing(net) == expected
     assert net.bb_regressor.conv3_1r[0].in_channels == 512 and net.bb_regressor.conv4_1r[0].in_channels == 1024
 
 
@@ -79,7 +53,7 @@ def test_constructor_is_recorded(atom18):
     # The pickled constructor rebuilds an equivalent network.
     rebuilt = pickle.loads(pickle.dumps(c)).get()
     assert isinstance(rebuilt, ATOMnet)
-    assert live_entries(rebuilt) == live_entries(atom18)
+    assert listing(rebuilt) == listing(atom18)
 
 
 def test_structure_and_frozen_backbone(atom18):

@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import ast
 import math
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn as nn
+from conftest import listing, read_state_dict_spec
 
 from ltr.models.bbreg import AtomIoUNet
 from ltr.models.layers.prroi_pool import prroi_pool2d
 
-# tests/ltr/models/bbreg/<this file> -> repository root is parents[4]; the shared spec sits next to it.
-SPEC_DIR = Path(__file__).resolve().parents[4].parent / "shared" / "spec" / "state_dicts"
-
 IMG = 128  # image side: layer2 is 16x16 (stride 8), layer3 8x8 (stride 16)
-
-
-def spec_entries(name: str, prefix: str) -> list[tuple[str, tuple[int, ...], str]]:
-    """``(key without prefix, shape, dtype)`` of the spec listing ``name`` for keys starting with ``prefix``."""
-    path = SPEC_DIR / f"{name}.txt"
-    if not path.is_file():
-        pytest.skip(f"spec listing not found: {path}")
-    entries = []
-    for line in path.read_text().splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        key, shape, dtype = line.split("\t")
-        if key.startswith(prefix):
-            entries.append((key[len(prefix) :], tuple(ast.literal_eval(shape)), dtype))
-    return entries
-
-
-def live_entries(module: nn.Module) -> list[tuple[str, tuple[int, ...], str]]:
-    return [(k, tuple(v.shape), str(v.dtype).removeprefix("torch.")) for k, v in module.state_dict().items()]
 
 
 def make_features(n: int, input_dim=(128, 256), dtype=torch.float64, seed: int = 0) -> list[torch.Tensor]:
@@ -60,11 +37,11 @@ def net() -> AtomIoUNet:
     return AtomIoUNet().double().eval()
 
 
-@pytest.mark.parametrize(("input_dim", "listing"), [((512, 1024), "dimp50"), ((128, 256), "dimp18")])
-def test_state_dict_matches_official_listing(input_dim, listing):
-    expected = spec_entries(listing, "bb_regressor.")
+@pytest.mark.parametrize(("input_dim", "spec"), [((512, 1024), "dimp50"), ((128, 256), "dimp18")])
+def test_state_dict_matches_official_listing(input_dim, spec):
+    expected = read_state_dict_spec(spec).part("bb_regressor.")
     assert len(expected) > 0
-    assert live_entries(AtomIoUNet(input_dim=input_dim)) == expected
+    assert listing(AtomIoUNet(input_dim=input_dim)) == expected
 
 
 def test_children_registration_order():

@@ -1,18 +1,16 @@
 """Tests of LWL with box initialisation (ltr.models.lwl.lwl_box_net) and the box label encoder."""
 
-import json
+import ast
 import math
 from collections import OrderedDict
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import read_state_dict_spec
 
 from ltr.models.lwl import lwl_net
 from ltr.models.lwl.label_encoder import ResidualDS16FeatSWBoxCatMultiBlock
 from ltr.models.lwl.lwl_box_net import LWTLBoxNet, steepest_descent_resnet50, steepest_descent_resnet50_from_checkpoint
-
-SPEC = Path(__file__).resolve().parents[4].parent / "shared" / "spec" / "state_dicts" / "lwl_boxinit.txt"
 
 BOXINIT_KWARGS = {
     "filter_size": 3,
@@ -31,33 +29,19 @@ BOXINIT_KWARGS = {
 }
 
 
-def parse_listing(path):
-    kwargs, entries = None, []
-    for line in path.read_text().splitlines():
-        if line.startswith("#"):
-            if "kwargs" in line:
-                kwargs = json.loads(line.split(":", 1)[1].strip())
-            continue
-        key, shape, dtype = line.split("\t")
-        dims = tuple(int(d) for d in shape.strip("()").split(",") if d.strip())
-        entries.append((key, dims, dtype))
-    return kwargs, entries
-
-
 @pytest.fixture(scope="module")
 def net():
     torch.manual_seed(0)
     return steepest_descent_resnet50(**BOXINIT_KWARGS)
 
 
-def test_state_dict_matches_spec_and_loads_strict(net):
-    if not SPEC.exists():
-        pytest.skip("spec listing not available")
-    kwargs, entries = parse_listing(SPEC)
-    assert kwargs == BOXINIT_KWARGS
-    state = net.state_dict()
-    assert [(k, tuple(v.shape), str(v.dtype).replace("torch.", "")) for k, v in state.items()] == entries
-    fake = OrderedDict((k, torch.full(shape, 0.5).to(getattr(torch, dtype))) for k, shape, dtype in entries)
+def test_spec_kwargs_and_listed_checkpoint_loads_strict(net):
+    # Keys, order, shapes and dtypes are checked in tests/ltr/test_official_networks.py.
+    spec = read_state_dict_spec("lwl_boxinit")
+    assert spec.kwargs == BOXINIT_KWARGS
+    fake = OrderedDict(
+        (k, torch.full(ast.literal_eval(shape), 0.5).to(getattr(torch, dtype))) for k, shape, dtype in spec.entries
+    )
     net.load_state_dict(fake, strict=True)
     assert net.box_label_encoder.label_pred[0].bias[0].item() == 0.5
     torch.manual_seed(0)

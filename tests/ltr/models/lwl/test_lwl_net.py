@@ -1,12 +1,12 @@
 """Tests of the LWL network (ltr.models.lwl.lwl_net) and its components."""
 
-import json
+import ast
 import math
 from collections import OrderedDict
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import read_state_dict_spec
 
 from ltr.models.lwl.decoder import LWTLDecoder
 from ltr.models.lwl.initializer import FilterInitializerZero
@@ -14,9 +14,6 @@ from ltr.models.lwl.label_encoder import ResidualDS16SW
 from ltr.models.lwl.loss_residual_modules import LWTLResidual
 from ltr.models.lwl.lwl_net import LWTLNet, steepest_descent_resnet50
 from pytracking.libs.tensorlist import TensorList
-
-SPEC_DIR = Path(__file__).resolve().parents[4].parent / "shared" / "spec" / "state_dicts"
-SPEC = SPEC_DIR / "lwl_stage2.txt"
 
 # Constructor arguments of the released lwl_stage2.pth (header of the spec listing).
 STAGE2_KWARGS = {
@@ -34,19 +31,6 @@ STAGE2_KWARGS = {
 }
 
 
-def parse_listing(path):
-    """(header kwargs, [(key, shape, dtype)]) of a state-dict listing."""
-    kwargs, entries = None, []
-    for line in path.read_text().splitlines():
-        if line.startswith("#"):
-            if "kwargs" in line:
-                kwargs = json.loads(line.split(":", 1)[1].strip())
-            continue
-        key, shape, dtype = line.split("\t")
-        entries.append((key, tuple(json.loads(shape.replace("(", "[").replace(")", "]").replace(",]", "]"))), dtype))
-    return kwargs, entries
-
-
 @pytest.fixture(scope="module")
 def net():
     torch.manual_seed(0)
@@ -54,19 +38,16 @@ def net():
 
 
 def test_spec_header_kwargs_are_the_ones_tested():
-    if not SPEC.exists():
-        pytest.skip("spec listing not available")
-    assert parse_listing(SPEC)[0] == STAGE2_KWARGS
+    assert read_state_dict_spec("lwl_stage2").kwargs == STAGE2_KWARGS
 
 
-def test_state_dict_matches_spec_and_loads_strict(net):
-    if not SPEC.exists():
-        pytest.skip("spec listing not available")
-    _, entries = parse_listing(SPEC)
-    state = net.state_dict()
-    assert [(k, tuple(v.shape), str(v.dtype).replace("torch.", "")) for k, v in state.items()] == entries
+def test_listed_checkpoint_loads_strict():
+    # Keys, order, shapes and dtypes are checked in tests/ltr/test_official_networks.py.
+    entries = read_state_dict_spec("lwl_stage2").entries
     # A checkpoint with exactly the listed entries loads strictly.
-    fake = OrderedDict((k, torch.zeros(shape, dtype=getattr(torch, dtype))) for k, shape, dtype in entries)
+    fake = OrderedDict(
+        (k, torch.zeros(ast.literal_eval(shape), dtype=getattr(torch, dtype))) for k, shape, dtype in entries
+    )
     net2 = steepest_descent_resnet50(**STAGE2_KWARGS)
     net2.load_state_dict(fake, strict=True)
     assert net2.target_model.filter_optimizer.residual_module.filter_reg.item() == 0.0

@@ -1,14 +1,12 @@
-"""Tests for ltr.models.tracking.dimpnet: checkpoint layout of the official networks, forward and backward passes."""
+"""Tests for ltr.models.tracking.dimpnet: the official constructors, forward and backward passes."""
 
 from __future__ import annotations
 
 import functools
-import importlib
-import json
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import read_state_dict_spec
 
 from ltr.models.target_classifier.optimizer import (
     DiMPL2SteepestDescentGN,
@@ -17,55 +15,22 @@ from ltr.models.target_classifier.optimizer import (
 )
 from ltr.models.tracking import dimpnet
 
-SPEC_DIR = Path(__file__).resolve().parents[4].parent / "shared" / "spec" / "state_dicts"
-SPECS = ["dimp18", "dimp50", "prdimp18", "prdimp50", "super_dimp"]
-
-
-def parse_spec(name: str) -> tuple[str, dict, list[tuple[str, str, str]]]:
-    """Constructor path, its kwargs and the (key, shape, dtype) listing of a state-dict spec file."""
-    path = SPEC_DIR / f"{name}.txt"
-    if not path.is_file():
-        pytest.skip(f"state-dict spec not found at {path}")
-    constructor, kwargs, entries = None, None, []
-    for line in path.read_text().splitlines():
-        if line.startswith("#"):
-            if "constructor:" in line:
-                constructor = line.split("constructor:", 1)[1].strip()
-            elif line.startswith("# kwargs"):
-                kwargs = json.loads(line.split(":", 1)[1].strip())
-        elif line.strip():
-            key, shape, dtype = line.split("\t")
-            entries.append((key, shape, dtype))
-    assert constructor is not None and kwargs is not None
-    return constructor, kwargs, entries
-
 
 @functools.cache
 def build_from_spec(name: str) -> torch.nn.Module:
-    constructor, kwargs, _ = parse_spec(name)
-    module_name, fun_name = constructor.rsplit(".", 1)
+    spec = read_state_dict_spec(name)
     torch.manual_seed(0)
-    return getattr(importlib.import_module(module_name), fun_name)(**kwargs)
-
-
-@pytest.mark.parametrize("name", SPECS)
-def test_state_dict_matches_official_listing(name):
-    _, kwargs, entries = parse_spec(name)
-    assert kwargs["backbone_pretrained"] is False
-    net = build_from_spec(name)
-    got = [(k, str(tuple(v.shape)), str(v.dtype).removeprefix("torch.")) for k, v in net.state_dict().items()]
-    assert [e[0] for e in got] == [e[0] for e in entries]  # keys and order
-    assert got == entries  # shapes and dtypes
+    return spec.build()
 
 
 @pytest.mark.parametrize(
     "name,optimizer_cls", [("dimp50", DiMPSteepestDescentGN), ("prdimp18", PrDiMPSteepestDescentNewton)]
 )
 def test_constructor_recorded_and_attributes(name, optimizer_cls):
-    constructor, kwargs, _ = parse_spec(name)
+    spec = read_state_dict_spec(name)
     net = build_from_spec(name)
-    assert f"{net.constructor.fun_module}.{net.constructor.fun_name}" == constructor
-    assert net.constructor.kwds == kwargs
+    assert f"{net.constructor.fun_module}.{net.constructor.fun_name}" == spec.constructor
+    assert net.constructor.kwds == spec.kwargs
     assert isinstance(net.classifier.filter_optimizer, optimizer_cls)
     assert [n for n, _ in net.named_children()] == ["feature_extractor", "classifier", "bb_regressor"]
     assert net.classification_layer == ["layer3"]
