@@ -30,6 +30,7 @@ from typing import Any, SupportsIndex
 import numpy as np
 
 from pytracking.evaluation.environment import EnvSettings, env_settings, local_file_path
+from pytracking.utils.box_ops import mask_to_xywh
 from pytracking.utils.image_io import imread_indexed
 from pytracking.utils.load_text import load_text
 
@@ -85,10 +86,8 @@ def read_label_map(path: str | os.PathLike) -> np.ndarray:
 
 def mask_box(mask: np.ndarray) -> np.ndarray:
     """Pixel-inclusive ``[x, y, w, h]`` of the non-zero pixels; NaN row for an empty mask (target absent)."""
-    ys, xs = np.nonzero(mask)
-    if xs.size == 0:
-        return np.full(4, np.nan)
-    return np.array([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1], dtype=np.float64)
+    box = np.asarray(mask_to_xywh(np.asarray(mask)), dtype=np.float64)
+    return box if box[2] > 0 else np.full(4, np.nan)
 
 
 class Sequence:
