@@ -28,6 +28,8 @@ def _info(module: str, class_name: str, **kwargs: Any) -> DatasetInfo:
 
 
 dataset_dict: dict[str, DatasetInfo] = {
+    "synthetic": _info("syntheticdataset", "SyntheticDataset", split="synthetic"),
+    "synthetic_train": _info("syntheticdataset", "SyntheticDataset", split="synthetic_train"),
     "otb": _info("otbdataset", "OTBDataset"),
     "nfs": _info("nfsdataset", "NFSDataset"),
     "uav": _info("uavdataset", "UAVDataset"),

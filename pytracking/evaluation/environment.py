@@ -31,6 +31,7 @@ LOCAL_FILE_ENV = "PYTRACKING_LOCAL_FILE"
 
 # Dataset roots read by the benchmark loaders (empty = not configured).
 _DATASET_PATHS = (
+    "synthetic_path",
     "otb_path",
     "nfs_path",
     "uav_path",
@@ -60,6 +61,7 @@ _COMMENTS = {
     "segmentation_path": "Where to store segmentation masks",
     "network_path": "Where tracking networks are stored (a list of directories is searched in order)",
     "result_plot_path": "Where analysis plots and the eval_data.pkl cache go",
+    "synthetic_path": "Cache of the generated synthetic benchmark (empty: ~/.cache/pytracking/synthetic)",
 }
 
 
