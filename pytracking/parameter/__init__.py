@@ -1,0 +1,1 @@
+"""Parameter files: ``pytracking/parameter/<tracker>/<variant>.py`` defines ``parameters() -> TrackerParams``."""
