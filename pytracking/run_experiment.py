@@ -2,6 +2,7 @@
 
 Examples (from the repository root; the first form works from any directory once the package is installed)::
 
+    python -m pytracking.run_experiment myexperiments reference_trackers_synthetic --threads 2
     python -m pytracking.run_experiment myexperiments reference_trackers_otb --threads 4
     python pytracking/run_experiment.py myexperiments reference_trackers_otb_crossing_girl
 """
@@ -67,6 +68,7 @@ def run_experiment(
     debug: int = 0,
     threads: int = 0,
     visdom_info: dict | None = None,
+    report: bool = False,
 ) -> Any:
     """Run the trackers of an experiment on its dataset and save the results.
 
@@ -76,6 +78,8 @@ def run_experiment(
         debug: debug level; > 0 recomputes existing results and re-raises tracker errors.
         threads: number of worker processes (0: run in this process).
         visdom_info: ``{'use_visdom': bool, 'server': str, 'port': int}`` for the debug dashboard.
+        report: afterwards, print the score table (AUC, OP50, OP75, precision, normalised precision) of the
+            experiment, cached under ``{result_plot_path}/<module>_<name>``.
 
     Returns:
         The :class:`pytracking.evaluation.running.RunSummary` of the run.
@@ -83,7 +87,14 @@ def run_experiment(
     from pytracking.evaluation.running import run_dataset
 
     trackers, dataset = load_experiment(experiment_module, experiment_name)()
-    return run_dataset(dataset, trackers, debug=debug, threads=threads, visdom_info=visdom_info)
+    summary = run_dataset(dataset, trackers, debug=debug, threads=threads, visdom_info=visdom_info)
+    if report and summary.ok:
+        from pytracking.analysis.plot_results import print_results
+
+        print_results(
+            trackers, dataset, f"{experiment_module}_{experiment_name}", plot_types=("success", "prec", "norm_prec")
+        )
+    return summary
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--visdom_server", type=str, default="127.0.0.1", help="Server for visdom.")
     parser.add_argument("--visdom_port", type=int, default=8097, help="Port for visdom.")
+    parser.add_argument(
+        "--report", action=argparse.BooleanOptionalAction, default=True, help="Print the score table at the end."
+    )
     return parser
 
 
@@ -109,7 +123,9 @@ def main(argv: SequenceType[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     visdom_info = {"use_visdom": args.use_visdom, "server": args.visdom_server, "port": args.visdom_port}
     try:
-        summary = run_experiment(args.experiment_module, args.experiment_name, args.debug, args.threads, visdom_info)
+        summary = run_experiment(
+            args.experiment_module, args.experiment_name, args.debug, args.threads, visdom_info, report=args.report
+        )
     except (ModuleNotFoundError, AttributeError, KeyError, FileNotFoundError, ValueError) as e:
         if args.debug:
             raise

@@ -143,14 +143,15 @@ def center_errors(pred: np.ndarray, gt: np.ndarray, normalized: bool = False) ->
     Returns:
         (N,) float64 errors; ``inf``/``nan`` where a normalising size is 0 or NaN.
     """
-    pc = pred[:, :2] + 0.5 * (pred[:, 2:] - 1.0)
-    gc = gt[:, :2] + 0.5 * (gt[:, 2:] - 1.0)
-    if normalized:
-        with np.errstate(divide="ignore", invalid="ignore"):
+    # Invalid frames (zero-size GT: inf - inf) give NaN here; callers mask them with their valid-frame rule.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pc = pred[:, :2] + 0.5 * (pred[:, 2:] - 1.0)
+        gc = gt[:, :2] + 0.5 * (gt[:, 2:] - 1.0)
+        if normalized:
             pc = pc / gt[:, 2:]
             gc = gc / gt[:, 2:]
-    d = pc - gc
-    return np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
+        d = pc - gc
+        return np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
 
 
 def _as_boxes(a: Any, what: str, source: str) -> np.ndarray:

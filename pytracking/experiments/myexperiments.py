@@ -11,6 +11,15 @@ from pytracking.evaluation.datasets import get_dataset
 from pytracking.evaluation.tracker import Tracker, trackerlist
 
 
+def reference_trackers_synthetic() -> tuple[list[Tracker], SequenceList]:
+    """The weight-free reference trackers (CSRT, KCF, static-box baseline) on the embedded synthetic benchmark.
+
+    Runs on a fresh machine: the benchmark is generated on first use (a few seconds).
+    """
+    trackers = trackerlist("csrt", "default") + trackerlist("kcf", "default") + trackerlist("baseline", "default")
+    return trackers, get_dataset("synthetic")
+
+
 def reference_trackers_otb() -> tuple[list[Tracker], SequenceList]:
     """The weight-free reference trackers (CSRT, KCF, static-box baseline) on OTB-100."""
     trackers = trackerlist("csrt", "default") + trackerlist("kcf", "default") + trackerlist("baseline", "default")
