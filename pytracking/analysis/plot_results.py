@@ -337,7 +337,8 @@ def print_results_per_attribute(
         trackers: the trackers.
         dataset: the sequences.
         report_name: cache/plot sub-directory.
-        attributes: attribute name -> names of the sequences that have it.
+        attributes: attribute name -> the sequences that have it (names or Sequence objects, e.g. the output of
+            ``get_dataset_attributes``).
         merge_results: average the runs of each tracker.
         score: the column of :func:`compute_scores` to show (default AUC, or AO under got10k).
         force_evaluation: ignore the cache.
@@ -355,7 +356,8 @@ def print_results_per_attribute(
     seq_names = data["sequences"]
     columns = {f"All ({int(valid.sum())})": all_scores[score]}
     for attr, members in attributes.items():
-        member_set = set(members)
+        # Names or Sequence objects (get_dataset_attributes gives SequenceLists) are both accepted.
+        member_set = {getattr(m, "name", m) for m in members}
         mask = np.array([n in member_set for n in seq_names], dtype=bool)
         columns[f"{attr} ({int((mask & valid).sum())})"] = compute_scores(data, sequence_mask=mask)[score]
     names = [get_tracker_display_name(t) for t in data["trackers"]]

@@ -9,7 +9,7 @@ import importlib
 from typing import Any
 
 from pytracking.evaluation.data import BaseDataset, Sequence, SequenceList
-from pytracking.evaluation.datasets import get_dataset, load_dataset
+from pytracking.evaluation.datasets import get_dataset, get_dataset_attributes, load_dataset
 from pytracking.evaluation.environment import EnvSettings, create_default_local_file, env_settings
 
 _LAZY = {
@@ -27,6 +27,7 @@ __all__ = [
     "create_default_local_file",
     "env_settings",
     "get_dataset",
+    "get_dataset_attributes",
     "load_dataset",
     "run_dataset",
     "trackerlist",

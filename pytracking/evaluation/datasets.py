@@ -10,7 +10,16 @@ from typing import Any, NamedTuple
 
 from pytracking.evaluation.data import BaseDataset, SequenceList
 
-__all__ = ["DatasetInfo", "dataset_dict", "dataset_names", "create_dataset", "load_dataset", "get_dataset"]
+__all__ = [
+    "DatasetInfo",
+    "dataset_dict",
+    "dataset_names",
+    "create_dataset",
+    "load_dataset",
+    "get_dataset",
+    "datasets_with_attributes",
+    "get_dataset_attributes",
+]
 
 _PREFIX = "pytracking.evaluation."
 
@@ -94,3 +103,58 @@ def get_dataset(*names: str, **kwargs: Any) -> SequenceList:
     for name in names:
         sequences.extend(load_dataset(name, **kwargs))
     return sequences
+
+
+def _loader_class(info: DatasetInfo) -> type | None:
+    """The loader class of a registry entry, or ``None`` when its module cannot be imported here."""
+    try:
+        return getattr(importlib.import_module(info.module), info.class_name)
+    except ImportError:
+        return None
+
+
+def datasets_with_attributes() -> list[str]:
+    """Registered dataset names whose loader provides per-sequence attribute labels (a ``get_attributes()``)."""
+    return [
+        name for name in dataset_names() if callable(getattr(_loader_class(dataset_dict[name]), "get_attributes", None))
+    ]
+
+
+def _long_name(attribute: str) -> str:
+    return attribute.replace("_", " ").capitalize()
+
+
+def get_dataset_attributes(name: str, mode: str = "short", **kwargs: Any) -> dict[str, SequenceList]:
+    """The sequences of dataset ``name`` grouped by attribute (a sequence appears under each attribute it has).
+
+    Args:
+        name: a registered dataset whose loader has ``get_attributes()`` (``attribute -> sequence names``), e.g.
+            ``'synthetic'``; see :func:`datasets_with_attributes`.
+        mode: ``'short'`` keys the result by the attribute identifiers (``'out_of_view'``), ``'long'`` by readable
+            names (``'Out of view'``).
+        **kwargs: passed to the loader (see :func:`create_dataset`).
+
+    Returns:
+        Attribute -> :class:`SequenceList` of the sequences having it, in the loader's attribute order and the
+        dataset's sequence order; every attribute the loader defines is present, possibly with an empty list.
+
+    Raises:
+        ValueError: unknown dataset or mode, or a dataset without attribute labels (the message lists those that
+            have them).
+    """
+    if mode not in ("short", "long"):
+        raise ValueError(f"Unknown attribute name mode {mode!r}; choose 'short' or 'long'")
+    if name in dataset_dict and not callable(getattr(_loader_class(dataset_dict[name]), "get_attributes", None)):
+        # Checked on the class, before the loader looks for the dataset's files.
+        raise ValueError(
+            f"Dataset {name!r} has no attribute labels; datasets with attributes: "
+            f"{', '.join(datasets_with_attributes())}"
+        )
+    dataset = create_dataset(name, **kwargs)
+    sequences = dataset.get_sequence_list()
+    out: dict[str, SequenceList] = {}
+    for attribute, members in dataset.get_attributes().items():
+        member_set = set(members)
+        key = attribute if mode == "short" else _long_name(attribute)
+        out[key] = SequenceList(seq for seq in sequences if seq.name in member_set)
+    return out

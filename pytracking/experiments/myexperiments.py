@@ -30,3 +30,9 @@ def reference_trackers_otb_crossing_girl() -> tuple[list[Tracker], SequenceList]
     """CSRT and the static baseline on two OTB sequences chosen by name (a quick check of a setup)."""
     trackers = trackerlist("csrt", "default") + trackerlist("baseline", "default")
     return trackers, get_dataset("otb")[["Crossing", "Girl"]]
+
+
+def csrt_baseline_synthetic() -> tuple[list[Tracker], SequenceList]:
+    """CSRT and the static baseline on the embedded synthetic benchmark (the resume / crash-safety check)."""
+    trackers = trackerlist("csrt", "default") + trackerlist("baseline", "default")
+    return trackers, get_dataset("synthetic")

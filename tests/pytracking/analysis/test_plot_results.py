@@ -103,6 +103,9 @@ def test_results_per_attribute(report):
     # good: s 36/42, t 40/42, all 76/84; bad: s 20/42, t 40/42, all 60/84
     assert lines[2].split() == ["good", "90.48", "85.71", "95.24"]
     assert lines[3].split() == ["bad", "71.43", "47.62", "95.24"]
+    # Sequence objects (what get_dataset_attributes returns) select the same sequences as their names.
+    by_object = pr.print_results_per_attribute(trackers, seqs, "rep", {"hard": [seqs[0]], "easy": [seqs[1]]})
+    assert by_object.splitlines()[2:] == lines[2:]
 
 
 def test_plots_written(report, plot_dir):
