@@ -5,37 +5,45 @@ Each output bin is the exact average, over the bin, of the bilinearly interpolat
 decays linearly to 0 between the border samples and the coordinates -1 and H (or W). Writing the interpolant as
 ``f(y, x) = sum_hw F[h, w] * hat(y - h) * hat(x - w)`` with ``hat(t) = max(0, 1 - |t|)``, the integral over a bin
 ``[y_a, y_b] x [x_a, x_b]`` separates into ``Wy F Wx^T`` where ``Wx[w] = A(x_b - w) - A(x_a - w)`` and ``A`` is the
-antiderivative of ``hat`` (a clamped quadratic). Everything is built from differentiable torch ops, so autograd
-provides the gradients with respect to both the features and the box coordinates (the latter drive IoU-Net box
-refinement); only the integer cell indices are detached, which is exact because the closed forms are continuous
-across cell borders.
+antiderivative of ``hat`` (a clamped quadratic). The result is differentiable with respect to both the features
+and the box coordinates (the latter drive IoU-Net box refinement). At the kink of a zero-size box the gradient takes
+the flat side (the pooled values stay 0 there).
 
 Two evaluation strategies give the same values:
 
-* ``"separable"``: dense 1-D weights over the whole map and two matrix products. Cheapest for a few boxes on a
-  single image (the tracking-time case: about ten boxes per call).
-* ``"sat"``: a summed-area table. The antiderivative of the interpolant at any point is a 3x3-tap combination of
-  the 2-D prefix sums (quadratic B-spline weights), so each bin costs the same whatever the box size and the map
-  is read once. Cheapest for many boxes or several images (training). The map is centred per channel before the
-  prefix sums (the mean is added back through the closed-form integral of a constant map) to keep float32
-  cancellation small; still, in float32 its absolute error grows like 1e-7 * |prefix sums| / bin area, so bins
-  much smaller than a feature cell lose digits (about 1e-3 for 0.03 x 0.01-cell bins). The separable form has
-  no such loss, and float64 inputs are exact to about 1e-13 with either.
+* ``"separable"``: dense 1-D weights and two matrix products, with a hand-written backward pass (a few more
+  products; see ``_SeparablePool``). Cheapest for a few dozen boxes on a single image (the tracking-time case:
+  about ten boxes per call, forward and backward five times per frame).
+* ``"sat"``: a summed-area table, differentiated by autograd (only the integer cell indices are detached, which is
+  exact because the closed forms are continuous across cell borders). The antiderivative of the interpolant at
+  any point is a 3x3-tap combination of the 2-D prefix sums (quadratic B-spline weights), so each bin costs the
+  same whatever the box size and the map is read once. Cheapest for many boxes or several images (training). The map
+  is centred per channel before the prefix sums (the mean is added back through the closed-form integral of a
+  constant map) to keep float32 cancellation small; still, in float32 its absolute error grows like 1e-7 * |prefix
+  sums| / bin area, so bins much smaller than a feature cell lose digits (about 1e-3 for 0.03 x 0.01-cell bins). The
+  separable form has no such loss, and float64 inputs are exact to about 1e-13 with either.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 __all__ = ["PrRoIPool2D", "prroi_pool2d"]
 
 # "auto" uses the dense separable form on a single image while the number of boxes times the pooled size stays
 # below this; past it the summed-area table wins on CPU (the separable form costs about C*H*W per box and pooled
-# column, the table a few passes over C*H*W in all). On a GPU both are bound by kernel launches at tracking sizes
-# and the separable form launches fewer, so it is kept far longer (the cap bounds its (C*H, K*pw) intermediate).
-_SEPARABLE_MAX_WORK = 128
+# row, twice that when the boxes need gradients; the table a few passes over C*H*W in all). Measured with 2 CPU
+# threads on the IoU-Net pools: the separable form is ahead up to about 400 (3x3 bins and 40-80 boxes), even at
+# 480 and 800, the table ahead at 960 when only the boxes need gradients. On a GPU both are bound by kernel
+# launches at tracking sizes and the separable form launches fewer, so it is kept far longer (the cap bounds its
+# (K * (2 * max(ph, pw) + 1), C*W) intermediate).
+_SEPARABLE_MAX_WORK = 400
 _SEPARABLE_MAX_WORK_GPU = 4096
 
 _METHODS = ("auto", "separable", "sat")
@@ -50,8 +58,10 @@ def _bin_geometry(rois: torch.Tensor, pooled_height: int, pooled_width: int, spa
     """Scaled box origins and bin sizes; ``rois`` (K, 5) -> four (K,) tensors ``x0, y0, bin_w, bin_h``."""
     box = rois[:, 1:].to(dtype) * spatial_scale
     x0, y0, x1, y1 = box.unbind(1)
-    bin_w = (x1 - x0).clamp_min(0) / pooled_width
-    bin_h = (y1 - y0).clamp_min(0) / pooled_height
+    # Not clamp_min, whose gradient at exactly 0 changed between torch versions: at the kink of a zero-size box
+    # the flat side is taken (the pooled values stay 0), as in the separable form.
+    bin_w = torch.where(x1 > x0, x1 - x0, 0.0) / pooled_width
+    bin_h = torch.where(y1 > y0, y1 - y0, 0.0) / pooled_height
     return x0, y0, bin_w, bin_h
 
 
@@ -61,53 +71,157 @@ def _bin_edges(start: torch.Tensor, bin_size: torch.Tensor, n: int) -> torch.Ten
     return torch.addcmul(start[:, None], bin_size[:, None], steps)
 
 
-def _separable_weights(
-    rois: torch.Tensor, pooled_height: int, pooled_width: int, spatial_scale: float, height: int, width: int, dtype
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-bin integrals of each sample's hat function along x and y, divided by the bin length.
+@functools.lru_cache(maxsize=64)
+def _constants(n: int, size: int, pooled_width: int, pooled_height: int, device: torch.device, dtype: torch.dtype):
+    """Cached constants of the separable form (building them is a fair part of a tracking-size call).
 
-    Both axes go through one set of ops (the call is overhead-bound for a few boxes): ``max(ph, pw)`` bins against
-    ``max(H, W)`` samples, the surplus rows and columns are sliced away.
-
-    Returns:
-        ``wx`` (K, pw, W) and ``wy`` (K, ph, H); rows of zero-length bins are exactly 0.
+    Returns ``steps`` (n + 1,) = 0..n, ``grid`` (size,) = 0..size-1, ``pooled`` (2,) = (pw, ph) and ``moments``
+    (n + 1, 2) = columns of ones and of ``steps``.
     """
-    box = rois[:, 1:].to(dtype) * spatial_scale
-    start = box[:, :2]  # (K, 2): x0, y0
-    pooled = torch.tensor([pooled_width, pooled_height], dtype=dtype, device=rois.device)
-    bin_size = (box[:, 2:] - start).clamp_min(0) / pooled  # (K, 2)
-    n, size = max(pooled_height, pooled_width), max(height, width)
-    steps = torch.arange(n + 1, dtype=dtype, device=rois.device)
-    edges = torch.addcmul(start[:, :, None], bin_size[:, :, None], steps)  # (K, 2, n+1)
-    u = (edges[..., None] - torch.arange(size, dtype=dtype, device=rois.device)).clamp(-1.0, 1.0)
-    # Antiderivative of hat(t) from -1, minus its constant 1/2 (which cancels in the difference below).
-    anti = torch.addcmul(u, u, u.abs(), value=-0.5)
-    weights = (anti[:, :, 1:] - anti[:, :, :-1]) / _safe_divisor(bin_size)[:, :, None, None]
-    return weights[:, 0, :pooled_width, :width], weights[:, 1, :pooled_height, :height]
+    steps = torch.arange(n + 1, dtype=dtype, device=device)
+    grid = torch.arange(size, dtype=dtype, device=device)
+    pooled = torch.tensor([pooled_width, pooled_height], dtype=dtype, device=device)
+    return steps, grid, pooled, torch.stack((torch.ones_like(steps), steps), 1)
+
+
+class _SeparablePool(torch.autograd.Function):
+    """Separable PrRoIPool of the boxes of one image, with a hand-written backward pass.
+
+    Notation for one box: ``Wx`` (pw, W) and ``Wy`` (ph, H) are the bin averages of each sample's hat function,
+    ``Ex`` (pw + 1, W) and ``Ey`` (ph + 1, H) the hat functions at the bin edges, ``F`` (C, H, W) the map. Then
+
+    * ``out = Wy F Wx^T`` and ``dL/dF = sum_boxes Wy^T G Wx``;
+    * moving the x edge ``e_m`` changes the integral over the bin left of it by the line integral
+      ``Wy F Ex[m]^T`` (the hat is the derivative of its antiderivative) and that over the bin right of it by
+      minus the same; the edges are ``x0 + m * bin_w`` and each average carries a factor ``1 / bin_w``.
+
+    Autograd through the weight construction would replay some forty small ops; here the backward pass is a few
+    products of tensors kept from the forward pass, and only the terms asked for are formed (tracking refines
+    boxes on features that do not require gradients). Both axes share each op, with ``n = max(ph, pw)`` bins
+    (surplus rows are sliced away at the end).
+
+    On CPU the map is first cropped to the samples that the boxes reach: weights outside are exactly zero.
+    """
+
+    @staticmethod
+    def forward(ctx, features, rois, image, pooled_height, pooled_width, spatial_scale):  # noqa: D102
+        b, c, h, w = features.shape
+        ph, pw = pooled_height, pooled_width
+        n = max(ph, pw)
+        dtype, device = features.dtype, features.device
+        need_rois = ctx.needs_input_grad[1]
+        steps, grid, pooled, _ = _constants(n, max(h, w), pw, ph, device, dtype)
+        box = rois[:, 1:].to(dtype) * spatial_scale
+        start = box[:, :2]  # (K, 2): x0, y0
+        extent = box[:, 2:] - start
+        bin_size = extent.clamp_min(0) / pooled
+        edges = torch.addcmul(start[:, :, None], bin_size[:, :, None], steps)  # (K, 2, n+1)
+
+        x_lo, y_lo, x_hi, y_hi = 0, 0, w - 1, h - 1
+        if device.type == "cpu":
+            # Sample s gets a non-zero weight only if floor(first edge) <= s <= ceil(last edge): beyond, the clamped
+            # |edge - s| is exactly 1 in floating point too, so its terms cancel. One host sync, cheap on CPU.
+            lo, hi = edges[:, :, 0].amin(0), edges[:, :, -1].amax(0)
+            x_min, y_min, x_max, y_max = torch.cat((lo, hi)).tolist()
+            x_lo, x_hi = _window(x_min, x_max, w)
+            y_lo, y_hi = _window(y_min, y_max, h)
+            if x_lo or y_lo:
+                # Exact: 0 <= origin <= edge, so the difference needs no more bits than the edge.
+                edges = edges - torch.tensor([[x_lo], [y_lo]], dtype=dtype)
+        wc, hc = x_hi - x_lo + 1, y_hi - y_lo + 1
+
+        u = (edges[..., None] - grid[: max(wc, hc)]).clamp(-1.0, 1.0)  # (K, 2, n+1, span)
+        dist = u.abs()
+        # Antiderivative of hat(t) from -1, minus its constant 1/2 (which cancels in the differences).
+        anti = torch.addcmul(u, u, dist, value=-0.5)
+        inv_bin = 1.0 / _safe_divisor(bin_size)  # zero-size bins have all-zero weights: pool to 0, no NaN
+        weights = (anti[:, :, 1:] - anti[:, :, :-1]) * inv_bin[:, :, None, None]  # (K, 2, n, span)
+        if need_rois:
+            weights = torch.cat((weights, 1.0 - dist), 2)  # bins, then the n + 1 edges' hats
+        k, r = weights.shape[0], weights.shape[2]
+        wx, wy = weights[:, 0, :, :wc], weights[:, 1, :, :hc]
+
+        # The y contraction as one batch of (K*r, Hc) x (Hc, Wc) products over the channels, reading the crop in
+        # place; then the x contraction with the channels as the long output dimension: (r, Wc) x (Wc, C) products
+        # run several times faster than (C, Wc) x (Wc, r) ones, whose few output columns leave the vector units idle.
+        crop = features[image, :, y_lo : y_hi + 1, x_lo : x_hi + 1]  # (C, Hc, Wc)
+        rows = torch.matmul(wy.reshape(k * r, hc), crop)  # (C, K*r, Wc)
+        prods = torch.matmul(wx[:, None], rows.view(c, k, r, wc).permute(1, 2, 3, 0))  # (K, r, r, C)
+        out = prods[:, :ph, :pw]  # (K, ph, pw, C)
+
+        ctx.window = (image, x_lo, y_lo, wc, hc, b, c, h, w)
+        ctx.sizes = (ph, pw, n)
+        ctx.spatial_scale = spatial_scale
+        ctx.rois_dtype = rois.dtype
+        saved = [None] * 5
+        if ctx.needs_input_grad[0]:
+            saved[0], saved[1] = wx[:, :pw], wy[:, :ph]
+        if need_rois:
+            # d bin / d (x1 - x0) through the clamp, times the common factor 1 / bin of d out / d bin. Like
+            # autograd's clamp, the kink of a zero-size box takes the flat side: out stays 0 there.
+            size_scale = inv_bin * (extent > 0).to(dtype) / pooled
+            saved[2], saved[3], saved[4] = prods, inv_bin, size_scale
+        ctx.save_for_backward(*saved)
+        return out.permute(0, 3, 1, 2).contiguous()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):  # noqa: D102
+        wx, wy, prods, inv_bin, size_scale = ctx.saved_tensors
+        image, x_lo, y_lo, wc, hc, b, c, h, w = ctx.window
+        ph, pw, n = ctx.sizes
+        k = grad_out.shape[0]
+        grad_features = grad_rois = None
+        if ctx.needs_input_grad[0]:
+            part = torch.bmm(grad_out.transpose(1, 2).reshape(k, ph * c, pw), wx)  # (K, ph*C, Wc)
+            crop = torch.mm(wy.reshape(k * ph, hc).t(), part.view(k * ph, c * wc)).view(hc, c, wc)
+            if (b, wc, hc) == (1, w, h):
+                grad_features = crop.transpose(0, 1).contiguous().view(1, c, h, w)
+            else:
+                grad_features = grad_out.new_zeros(b, c, h, w)
+                grad_features[image, :, y_lo : y_lo + hc, x_lo : x_lo + wc] = crop.transpose(0, 1)
+        if ctx.needs_input_grad[1]:
+            grad = grad_out.permute(0, 2, 3, 1)  # (K, ph, pw, C), the layout of the products
+            padded = F.pad(grad, (0, 0, 1, 1, 1, 1))
+            # Edge m bounds bin m - 1 on its left (+ line integral) and bin m on its right (-).
+            across_x = padded[:, 1:-1, :-1] - padded[:, 1:-1, 1:]  # (K, ph, pw+1, C)
+            across_y = padded[:, :-1, 1:-1] - padded[:, 1:, 1:-1]  # (K, ph+1, pw, C)
+            edge = grad.new_zeros(k, 2, n + 1)
+            edge[:, 0, : pw + 1] = torch.linalg.vecdot(across_x, prods[:, :ph, n : n + pw + 1]).sum(1)
+            edge[:, 1, : ph + 1] = torch.linalg.vecdot(across_y, prods[:, n : n + ph + 1, :pw]).sum(2)
+            # The average's 1 / bin factor: d out / d bin = -out / bin, summed against the gradient.
+            mass = torch.linalg.vecdot(grad, prods[:, :ph, :pw]).sum((1, 2))  # (K,)
+            _, _, _, moments = _constants(n, max(h, w), pw, ph, grad.device, grad.dtype)
+            sums = torch.matmul(edge, moments)  # (K, 2, 2): sum_m g_m and sum_m m g_m per axis
+            grad_start = sums[:, :, 0] * inv_bin
+            grad_size = (sums[:, :, 1] - mass[:, None]) * size_scale
+            grad_box = torch.cat((grad_start - grad_size, grad_size), 1) * ctx.spatial_scale
+            grad_rois = F.pad(grad_box, (1, 0)).to(ctx.rois_dtype)
+        return grad_features, grad_rois, None, None, None, None
+
+
+def _window(lo: float, hi: float, size: int) -> tuple[int, int]:
+    """Inclusive sample range ``[floor(lo), ceil(hi)]`` clipped to ``[0, size - 1]``; never empty."""
+    first = min(max(math.floor(lo), 0), size - 1)
+    last = max(min(math.ceil(hi), size - 1), first)
+    return first, last
 
 
 def _pool_separable(
     features: torch.Tensor, rois: torch.Tensor, pooled_height: int, pooled_width: int, spatial_scale: float
 ) -> torch.Tensor:
-    b, c, h, w = features.shape
-    k = rois.shape[0]
-    wx, wy = _separable_weights(rois, pooled_height, pooled_width, spatial_scale, h, w, features.dtype)
-    if b == 1 and not (torch.is_grad_enabled() and (features.requires_grad or rois.requires_grad)):
-        # Inference only: contracting H first (batched over channels) is about 30% faster on CPU, but its
-        # backward pass is not, so the order below is kept whenever gradients are wanted.
-        rows = torch.matmul(wy.reshape(k * pooled_height, h), features[0])  # (C, K*ph, W)
-        rows = rows.view(c, k, pooled_height * w).transpose(0, 1).reshape(k, c * pooled_height, w)
-        return torch.bmm(rows, wx.transpose(1, 2)).view(k, c, pooled_height, pooled_width)
-    # Contract W for all boxes in one product over the whole map, then H box by box.
-    cols = torch.matmul(features.reshape(b, c * h, w), wx.reshape(k * pooled_width, w).t())  # (B, C*H, K*pw)
-    cols = cols.view(b, c, h, k, pooled_width).permute(0, 3, 2, 1, 4)  # (B, K, H, C, pw)
-    if b == 1:
-        cols = cols[0]
-    else:
-        batch = rois[:, 0].round().long()
-        cols = cols[batch, torch.arange(k, device=batch.device)]
-    out = torch.bmm(wy, cols.reshape(k, h, c * pooled_width))  # (K, ph, C*pw)
-    return out.view(k, pooled_height, c, pooled_width).permute(0, 2, 1, 3).contiguous()
+    if features.shape[0] == 1:
+        return _SeparablePool.apply(features, rois, 0, pooled_height, pooled_width, spatial_scale)
+    # Several images: pool each image's boxes on its own map (one host sync to group them).
+    batch = rois[:, 0].round().long()
+    out = features.new_empty(rois.shape[0], features.shape[1], pooled_height, pooled_width)
+    parts, where = [], []
+    for b in batch.unique().tolist():
+        index = (batch == b).nonzero().squeeze(1)
+        parts.append(_SeparablePool.apply(features, rois[index], b, pooled_height, pooled_width, spatial_scale))
+        where.append(index)
+    order = torch.cat(where)
+    return out.index_copy(0, order, torch.cat(parts))
 
 
 def _spline_weights(coord: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
