@@ -85,4 +85,23 @@ def isolated_settings(tmp_path_factory, monkeypatch):
             monkeypatch.delenv(key)
     monkeypatch.setenv("PYTRACKING_LOCAL_FILE", str(base / "pytracking_local.py"))
     monkeypatch.setenv("LTR_LOCAL_FILE", str(base / "ltr_local.py"))
+    # Outputs of any test go to its own temp dir, never into the checkout (results, plots, checkpoints).
+    for name, sub in OUTPUT_SETTINGS.items():
+        monkeypatch.setenv(name, str(base / sub))
     return base
+
+
+# Output locations redirected for every test (tests of the settings defaults remove these overrides).
+OUTPUT_SETTINGS = {
+    "PYTRACKING_RESULTS_PATH": "tracking_results",
+    "PYTRACKING_SEGMENTATION_PATH": "segmentation_results",
+    "PYTRACKING_RESULT_PLOT_PATH": "result_plots",
+    "LTR_WORKSPACE_DIR": "workspace",
+}
+
+
+@pytest.fixture
+def default_output_settings(isolated_settings, monkeypatch):
+    """Undo the output redirection of ``isolated_settings`` (for tests of the default values)."""
+    for name in OUTPUT_SETTINGS:
+        monkeypatch.delenv(name, raising=False)

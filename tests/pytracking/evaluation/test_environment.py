@@ -18,6 +18,11 @@ REFERENCE_ATTRIBUTES = [
 ]  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def _defaults(default_output_settings):
+    """These tests check the defaults, so the suite-wide output redirection is undone."""
+
+
 def local_file() -> Path:
     return Path(os.environ["PYTRACKING_LOCAL_FILE"])
 
