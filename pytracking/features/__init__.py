@@ -1,0 +1,1 @@
+"""Feature extraction helpers: image patch sampling, test-time augmentations and network feature wrappers."""
