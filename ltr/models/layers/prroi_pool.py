@@ -22,6 +22,10 @@ Two evaluation strategies give the same values:
   constant map) to keep float32 cancellation small; still, in float32 its absolute error grows like 1e-7 * |prefix
   sums| / bin area, so bins much smaller than a feature cell lose digits (about 1e-3 for 0.03 x 0.01-cell bins). The
   separable form has no such loss, and float64 inputs are exact to about 1e-13 with either.
+
+``"auto"`` pools a single bin (``pooled_height = pooled_width = 1``) on a single image with a dedicated form of
+the separable one (``_BoxPool``: about fifteen torch calls in all, and no autograd Function when nothing needs a
+gradient), whatever the number of boxes: its cost is one (K, H*W) x (H*W, C) product per pass.
 """
 
 from __future__ import annotations
@@ -224,6 +228,115 @@ def _pool_separable(
     return out.index_copy(0, order, torch.cat(parts))
 
 
+@functools.lru_cache(maxsize=64)
+def _box_constants(size: int, spatial_scale: float, device: torch.device, dtype: torch.dtype):
+    """Cached constants of the single-bin form: ``grid`` (size,) = 0..size-1 and ``mix`` (9, 5).
+
+    ``mix`` maps the flattened (3, 3) products ``P[i, j] = g . (Y_i F X_j)`` (row 0: the bin weights, rows 1-2:
+    the hats at the low and high edge; Y along y, X along x) to the box gradient ``[0, x0, y0, x1, y1]``
+    before the per-axis ``1 / size`` factor: ``x0: P00 - P01``, ``y0: P00 - P10``, ``x1: P02 - P00``,
+    ``y1: P20 - P00``, all times ``spatial_scale``.
+    """
+    grid = torch.arange(size, dtype=dtype, device=device)
+    mix = torch.zeros(9, 5, dtype=dtype)
+    mix[0, 1:] = torch.tensor([1.0, 1.0, -1.0, -1.0])
+    mix[1, 1] = mix[3, 2] = -1.0
+    mix[2, 3] = mix[6, 4] = 1.0
+    return grid, (mix * spatial_scale).to(device)
+
+
+def _box_weights(rois: torch.Tensor, spatial_scale: float, size: int, dtype: torch.dtype, with_hats: bool):
+    """Bin weights of single-bin boxes, optionally stacked with the hat functions at the box edges.
+
+    Returns:
+        ``weights`` (K, 1 + 2 * with_hats, 2, size): row 0 the bin averages of each sample's hat function along x
+        (``[:, :, 0]``) and y (``[:, :, 1]``); rows 1 and 2 the hats at the low and high edge. ``inv`` (K, 2): one
+        over the box width and height in map cells, 0 for a zero size.
+    """
+    grid, mix = _box_constants(size, spatial_scale, rois.device, dtype)
+    if rois.dtype != dtype:
+        rois = rois.to(dtype)
+    corners = rois[:, 1:].reshape(-1, 2, 2)  # (K, corner, axis)
+    # A negative size counts as 0: the high corner is moved onto the low one, so that both edges coincide and
+    # all weights are exactly 0.
+    edges = torch.maximum(corners, corners[:, :1]) * spatial_scale
+    extent = edges[:, 1] - edges[:, 0]
+    inv = extent.reciprocal().nan_to_num_(posinf=0.0)
+    u = (edges[..., None] - grid).clamp_(-1.0, 1.0)  # (K, corner, axis, size)
+    dist = u.abs()
+    anti = torch.addcmul(u, u, dist, value=-0.5)
+    weights = torch.sub(anti[:, 1:], anti[:, :1]).mul_(inv[:, None, :, None])
+    if with_hats:
+        weights = torch.cat((weights, 1.0 - dist), 1)
+    return weights, inv, mix
+
+
+def _box_forward(features: torch.Tensor, rois: torch.Tensor, spatial_scale: float, with_hats: bool):
+    """Single-bin pooling on a (1, C, H, W) map: (K, C, 1, 1) values plus the terms the backward pass needs."""
+    _, c, h, w = features.shape
+    k = rois.shape[0]
+    weights, inv, mix = _box_weights(rois, spatial_scale, max(h, w), features.dtype, with_hats)
+    # The bin average is Y F X^T: one outer product per box, then one product over the flattened map with the
+    # channels as the long output dimension.
+    outer = (weights[:, 0, 1, :h, None] * weights[:, 0, 0, None, :w]).view(k, h * w)
+    fmap = features.reshape(c, h * w)
+    out = torch.mm(outer, fmap.t()).view(k, c, 1, 1)
+    return out, outer, fmap, weights, inv, mix
+
+
+class _BoxPool(torch.autograd.Function):
+    """PrRoIPool with a single bin (``pooled_height = pooled_width = 1``) on a single image.
+
+    The bin is the whole box, so the separable form reduces to ``out = Y F X^T`` with one weight vector per axis;
+    the op count (not the arithmetic) dominates at tracking sizes, so the weights of both axes and both box edges
+    are built together and the backward pass is three products:
+
+    * ``dL/dF = sum_boxes g (Y outer X)``;
+    * moving the high x edge changes the integral by the line integral ``Y F Ex1^T`` (``Ex1``: the hats at that
+      edge) and the average by that minus the average, over the width; the low edge likewise with the signs
+      flipped; y alike.
+    """
+
+    @staticmethod
+    def forward(ctx, features, rois, spatial_scale):  # noqa: D102
+        need_rois = ctx.needs_input_grad[1]
+        out, outer, fmap, weights, inv, mix = _box_forward(features, rois, spatial_scale, need_rois)
+        ctx.shape = features.shape
+        ctx.rois_dtype = rois.dtype
+        if need_rois:
+            ctx.save_for_backward(outer, fmap, weights, inv, mix)
+        else:
+            ctx.save_for_backward(outer, None, None, None, None)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):  # noqa: D102
+        outer, fmap, weights, inv, mix = ctx.saved_tensors
+        _, c, h, w = ctx.shape
+        k = grad_out.shape[0]
+        grad = grad_out.reshape(k, c)
+        grad_features = grad_rois = None
+        if ctx.needs_input_grad[0]:
+            grad_features = torch.mm(grad.t(), outer).view(1, c, h, w)
+        if ctx.needs_input_grad[1]:
+            back = torch.mm(grad, fmap).view(k, h, w)  # g . F per sample
+            cols = torch.bmm(back, weights[:, :, 0, :w].transpose(1, 2))  # (K, H, 3)
+            prods = torch.bmm(weights[:, :, 1, :h], cols)  # (K, 3, 3)
+            grad_rois = torch.mm(prods.view(k, 9), mix)  # (K, 5), column 0 (batch index) stays 0
+            grad_rois[:, 1:].view(k, 2, 2).mul_(inv[:, None])
+            grad_rois = grad_rois.to(ctx.rois_dtype)
+        return grad_features, grad_rois, None
+
+
+def _pool_box(features: torch.Tensor, rois: torch.Tensor, spatial_scale: float) -> torch.Tensor:
+    """Single-bin PrRoIPool on a (1, C, H, W) map -> (K, C, 1, 1); the values of the separable form with one bin."""
+    if torch.is_grad_enabled() and (features.requires_grad or rois.requires_grad):
+        return _BoxPool.apply(features, rois, spatial_scale)
+    # Tracking's modulation vectors: no autograd Function, and none of the terms only its backward pass needs.
+    return _box_forward(features, rois, spatial_scale, False)[0]
+
+
 def _spline_weights(coord: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Cell index and quadratic B-spline weights that turn prefix sums into the interpolant's antiderivative.
 
@@ -298,6 +411,7 @@ def prroi_pool2d(
         pooled_width: number of bins along x (pw).
         spatial_scale: feature-map pixels per input pixel (e.g. 1/8 for a stride-8 map).
         method: ``"auto"`` (default), ``"separable"`` or ``"sat"``; all give the same result up to rounding.
+            ``"auto"`` also has a dedicated path for a single bin on a single image.
 
     Returns:
         (K, C, ph, pw) tensor of the dtype of ``features``; bins of zero area are 0. Differentiable with respect
@@ -318,6 +432,8 @@ def prroi_pool2d(
         link = (features.sum() + rois.sum().to(features.dtype)) * 0
         return features.new_zeros(0, c, pooled_height, pooled_width) + link
     if method == "auto":
+        if pooled_height == pooled_width == 1 and b == 1:
+            return _pool_box(features, rois, spatial_scale)
         limit = _SEPARABLE_MAX_WORK if features.device.type == "cpu" else _SEPARABLE_MAX_WORK_GPU
         small = b == 1 and k * (pooled_height + pooled_width) <= limit
         method = "separable" if small else "sat"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltr.models.layers.prroi_pool import PrRoIPool2D, prroi_pool2d
+from ltr.models.layers.prroi_pool import PrRoIPool2D, _pool_box, prroi_pool2d
 
 METHODS = ("separable", "sat")
 
@@ -375,6 +375,95 @@ def test_values_outside_the_boxes_support_do_not_matter(method):
         torch.testing.assert_close(ours, exact, rtol=0, atol=1e-12)
     if method == "separable":
         assert torch.equal(grads[0][:, :, outside], torch.zeros_like(grads[0][:, :, outside]))
+
+
+def _single_image_case(seed: int, height: int = 7, width: int = 9):
+    """One (1, 3, H, W) float64 map and the gradient-case boxes (kinks included) moved onto image 0."""
+    _, rois = _gradient_case(seed, batch=1)
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(1, 3, height, width, generator=gen, dtype=torch.float64), rois
+
+
+@pytest.mark.parametrize(("height", "width"), [(7, 9), (8, 5)])
+def test_single_bin_path_matches_reference_and_general_forms(height, width):
+    feats, rois = _single_image_case(41, height, width)
+    rois[:, 1:] *= 2
+    expected = reference_pool(feats, rois, 1, 1, 0.5)
+    box = _pool_box(feats, rois, 0.5)
+    assert box.shape == (rois.shape[0], 3, 1, 1) and box.dtype == torch.float64 and box.is_contiguous()
+    torch.testing.assert_close(box, expected, rtol=0, atol=1e-10)
+    # "auto" takes the single-bin path on one image; the general forms must agree with it.
+    torch.testing.assert_close(prroi_pool2d(feats, rois, 1, 1, 0.5), box, rtol=0, atol=0)
+    for method in METHODS:
+        torch.testing.assert_close(prroi_pool2d(feats, rois, 1, 1, 0.5, method=method), box, rtol=0, atol=1e-12)
+    # Zero width, zero height and negative size pool to exactly 0.
+    assert torch.equal(box[5:8], torch.zeros_like(box[5:8]))
+
+
+def test_single_bin_path_with_and_without_autograd_agree():
+    feats, rois = _single_image_case(43)
+    plain = _pool_box(feats, rois, 1.0)
+    for f_grad, r_grad in ((True, False), (False, True), (True, True)):
+        out = _pool_box(feats.clone().requires_grad_(f_grad), rois.clone().requires_grad_(r_grad), 1.0)
+        assert out.requires_grad
+        torch.testing.assert_close(out.detach(), plain, rtol=0, atol=0)
+    with torch.no_grad():
+        torch.testing.assert_close(_pool_box(feats.clone().requires_grad_(), rois, 1.0), plain, rtol=0, atol=0)
+
+
+def test_single_bin_backward_matches_autograd_of_the_closed_form():
+    # Kinks included (zero and negative sizes, integer edges): the one-sided values of autograd through the formula.
+    feats, rois = _single_image_case(45)
+    rois[:, 1:] *= 2
+    weights = torch.randn(rois.shape[0], 3, 1, 1, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    results = []
+    for pool in (lambda f, r: _pool_box(f, r, 0.5), lambda f, r: _autograd_separable(f, r, 1, 1, 0.5)):
+        f, r = feats.clone().requires_grad_(), rois.clone().requires_grad_()
+        out = pool(f, r)
+        results.append((out, *torch.autograd.grad((out * weights).sum(), (f, r))))
+    for ours, expected in zip(*results):
+        torch.testing.assert_close(ours, expected, rtol=0, atol=1e-12)
+    grad_rois = results[0][2]
+    assert torch.equal(grad_rois[:, 0], torch.zeros_like(grad_rois[:, 0]))  # the batch index has no gradient
+    assert torch.equal(grad_rois[5:8, 1:], torch.zeros_like(grad_rois[5:8, 1:]))  # flat side at zero size
+    assert grad_rois[:, 1:].abs().max() > 0.1
+
+
+def test_single_bin_gradcheck_features_and_coordinates():
+    feats, rois = _single_image_case(47, 6, 7)
+    feats = feats.requires_grad_()
+    # Generic points only (no edge on an integer): inside, over both borders, tiny.
+    coords = rois[[0, 1, 2, 8], 1:].clone().requires_grad_()
+    index = rois[[0, 1, 2, 8], :1]
+
+    def pool(f, c):
+        return _pool_box(f, torch.cat([index, c], 1), 1.0)
+
+    assert torch.autograd.gradcheck(pool, (feats, coords))
+    assert torch.autograd.gradcheck(lambda c: pool(feats.detach(), c), (coords,))
+    assert torch.autograd.gradcheck(lambda f: pool(f, coords.detach()), (feats,))
+
+
+def test_single_bin_mixed_precision_and_only_requested_gradients():
+    feats, rois = _single_image_case(49)
+    expected = _pool_box(feats, rois, 1.0)
+    # float32 boxes on a float64 map: the result and the box gradient follow their own dtypes.
+    r32 = rois.float().requires_grad_()
+    out = _pool_box(feats, r32, 1.0)
+    assert out.dtype == torch.float64
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-5)
+    out.sum().backward()
+    assert r32.grad.dtype == torch.float32 and torch.isfinite(r32.grad).all()
+    for f_grad, r_grad in ((True, False), (False, True)):
+        f, r = feats.clone().requires_grad_(f_grad), rois.clone().requires_grad_(r_grad)
+        _pool_box(f, r, 1.0).sum().backward()
+        assert (f.grad is not None) == f_grad and (r.grad is not None) == r_grad
+
+
+def test_single_bin_several_images_use_the_general_forms():
+    feats, rois = _gradient_case(seed=51, batch=2)
+    expected = reference_pool(feats, rois, 1, 1, 1.0)
+    torch.testing.assert_close(prroi_pool2d(feats, rois, 1, 1, 1.0), expected, rtol=0, atol=1e-10)
 
 
 def test_invalid_arguments():
