@@ -140,9 +140,50 @@ class DiMPnet(nn.Module):
         return OrderedDict((name, all_feat[name]) for name in layers)
 
 
-def _norm_scale(clf_feat_norm: bool, out_feature_dim: int, filter_size: int) -> float:
+def norm_scale(clf_feat_norm: bool, out_feature_dim: int, filter_size: int) -> float:
     # Unit-RMS filter responses: the feature block's output gets squared norm 1 per filter support.
     return math.sqrt(1.0 / (out_feature_dim * filter_size * filter_size)) if clf_feat_norm else 1.0
+
+
+def dimp_gn_learner(
+    filter_size: int,
+    feature_dim: int,
+    init_filter_norm: bool,
+    feat_stride: int,
+    optim_iter: int,
+    optim_init_step: float,
+    optim_init_reg: float,
+    init_gauss_sigma: float,
+    num_dist_bins: int,
+    bin_displacement: float,
+    mask_init_factor: float,
+    score_act: str,
+    act_param: float | None,
+    target_mask_act: str,
+    detach_length: float,
+) -> tuple[clf_initializer.FilterInitializerLinear, clf_optimizer.DiMPSteepestDescentGN]:
+    """The DiMP target-model learner (linear filter initializer + Gauss-Newton steepest descent).
+
+    Shared by the DiMP factories and KYS, whose classifier is DiMP-50's; arguments as :func:`dimpnet18`.
+    """
+    initializer = clf_initializer.FilterInitializerLinear(
+        filter_size=filter_size, filter_norm=init_filter_norm, feature_dim=feature_dim
+    )
+    optimizer = clf_optimizer.DiMPSteepestDescentGN(
+        num_iter=optim_iter,
+        feat_stride=feat_stride,
+        init_step_length=optim_init_step,
+        init_filter_reg=optim_init_reg,
+        init_gauss_sigma=init_gauss_sigma,
+        num_dist_bins=num_dist_bins,
+        bin_displacement=bin_displacement,
+        mask_init_factor=mask_init_factor,
+        score_act=score_act,
+        act_param=act_param,
+        mask_act=target_mask_act,
+        detach_length=detach_length,
+    )
+    return initializer, optimizer
 
 
 def _assemble(
@@ -231,25 +272,25 @@ def dimpnet18(
         num_blocks=clf_feat_blocks,
         l2norm=clf_feat_norm,
         final_conv=final_conv,
-        norm_scale=_norm_scale(clf_feat_norm, out_feature_dim, filter_size),
+        norm_scale=norm_scale(clf_feat_norm, out_feature_dim, filter_size),
         out_dim=out_feature_dim,
     )
-    initializer = clf_initializer.FilterInitializerLinear(
-        filter_size=filter_size, filter_norm=init_filter_norm, feature_dim=out_feature_dim
-    )
-    optimizer = clf_optimizer.DiMPSteepestDescentGN(
-        num_iter=optim_iter,
-        feat_stride=feat_stride,
-        init_step_length=optim_init_step,
-        init_filter_reg=optim_init_reg,
-        init_gauss_sigma=init_gauss_sigma,
-        num_dist_bins=num_dist_bins,
-        bin_displacement=bin_displacement,
-        mask_init_factor=mask_init_factor,
-        score_act=score_act,
-        act_param=act_param,
-        mask_act=target_mask_act,
-        detach_length=detach_length,
+    initializer, optimizer = dimp_gn_learner(
+        filter_size,
+        out_feature_dim,
+        init_filter_norm,
+        feat_stride,
+        optim_iter,
+        optim_init_step,
+        optim_init_reg,
+        init_gauss_sigma,
+        num_dist_bins,
+        bin_displacement,
+        mask_init_factor,
+        score_act,
+        act_param,
+        target_mask_act,
+        detach_length,
     )
     bb_regressor = AtomIoUNet(pred_input_dim=iou_input_dim, pred_inter_dim=iou_inter_dim)
     return _assemble(
@@ -291,25 +332,25 @@ def dimpnet50(
         num_blocks=clf_feat_blocks,
         l2norm=clf_feat_norm,
         final_conv=final_conv,
-        norm_scale=_norm_scale(clf_feat_norm, out_feature_dim, filter_size),
+        norm_scale=norm_scale(clf_feat_norm, out_feature_dim, filter_size),
         out_dim=out_feature_dim,
     )
-    initializer = clf_initializer.FilterInitializerLinear(
-        filter_size=filter_size, filter_norm=init_filter_norm, feature_dim=out_feature_dim
-    )
-    optimizer = clf_optimizer.DiMPSteepestDescentGN(
-        num_iter=optim_iter,
-        feat_stride=feat_stride,
-        init_step_length=optim_init_step,
-        init_filter_reg=optim_init_reg,
-        init_gauss_sigma=init_gauss_sigma,
-        num_dist_bins=num_dist_bins,
-        bin_displacement=bin_displacement,
-        mask_init_factor=mask_init_factor,
-        score_act=score_act,
-        act_param=act_param,
-        mask_act=target_mask_act,
-        detach_length=detach_length,
+    initializer, optimizer = dimp_gn_learner(
+        filter_size,
+        out_feature_dim,
+        init_filter_norm,
+        feat_stride,
+        optim_iter,
+        optim_init_step,
+        optim_init_reg,
+        init_gauss_sigma,
+        num_dist_bins,
+        bin_displacement,
+        mask_init_factor,
+        score_act,
+        act_param,
+        target_mask_act,
+        detach_length,
     )
     bb_regressor = AtomIoUNet(input_dim=(4 * 128, 4 * 256), pred_input_dim=iou_input_dim, pred_inter_dim=iou_inter_dim)
     return _assemble(
@@ -346,7 +387,7 @@ def L2dimpnet18(
         num_blocks=clf_feat_blocks,
         l2norm=clf_feat_norm,
         final_conv=final_conv,
-        norm_scale=_norm_scale(clf_feat_norm, out_feature_dim, filter_size),
+        norm_scale=norm_scale(clf_feat_norm, out_feature_dim, filter_size),
         out_dim=out_feature_dim,
     )
     initializer = clf_initializer.FilterInitializerLinear(
@@ -425,7 +466,7 @@ def klcedimpnet18(
         num_blocks=clf_feat_blocks,
         l2norm=clf_feat_norm,
         final_conv=final_conv,
-        norm_scale=_norm_scale(clf_feat_norm, out_feature_dim, filter_size),
+        norm_scale=norm_scale(clf_feat_norm, out_feature_dim, filter_size),
         out_dim=out_feature_dim,
         final_relu=final_relu,
     )
@@ -496,7 +537,7 @@ def klcedimpnet50(
         num_blocks=clf_feat_blocks,
         l2norm=clf_feat_norm,
         final_conv=final_conv,
-        norm_scale=_norm_scale(clf_feat_norm, out_feature_dim, filter_size),
+        norm_scale=norm_scale(clf_feat_norm, out_feature_dim, filter_size),
         out_dim=out_feature_dim,
         final_relu=final_relu,
     )

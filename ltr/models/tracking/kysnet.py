@@ -9,7 +9,6 @@ order ``backbone_feature_extractor``, ``dimp_classifier``, ``predictor``, ``bb_r
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
@@ -23,9 +22,8 @@ from ltr.models.kys.cost_volume import CostVolume
 from ltr.models.kys.predictor_wrapper import PredictorWrapper
 from ltr.models.kys.response_predictor import ResponsePredictor
 from ltr.models.target_classifier import features as clf_features
-from ltr.models.target_classifier import initializer as clf_initializer
-from ltr.models.target_classifier import optimizer as clf_optimizer
 from ltr.models.target_classifier.linear_filter import LinearFilter
+from ltr.models.tracking import dimpnet
 
 __all__ = ["KYSNet", "kysnet_res50"]
 
@@ -263,31 +261,29 @@ def kysnet_res50(
         )
     backbone_net = backbones.resnet50(pretrained=backbone_pretrained)
 
-    # Unit-RMS filter responses: the feature block's output gets squared norm 1 per filter support.
-    norm_scale = math.sqrt(1.0 / (appearance_feature_dim * filter_size * filter_size))
     clf_feature_extractor = clf_features.residual_bottleneck(
         num_blocks=clf_feat_blocks,
         l2norm=clf_feat_norm,
         final_conv=final_conv,
-        norm_scale=norm_scale,
+        norm_scale=dimpnet.norm_scale(clf_feat_norm, appearance_feature_dim, filter_size),
         out_dim=appearance_feature_dim,
     )
-    initializer = clf_initializer.FilterInitializerLinear(
-        filter_size=filter_size, filter_norm=init_filter_norm, feature_dim=appearance_feature_dim
-    )
-    optimizer = clf_optimizer.DiMPSteepestDescentGN(
-        num_iter=optim_iter,
-        feat_stride=16,
-        init_step_length=optim_init_step,
-        init_filter_reg=optim_init_reg,
-        init_gauss_sigma=init_gauss_sigma,
-        num_dist_bins=num_dist_bins,
-        bin_displacement=bin_displacement,
-        mask_init_factor=mask_init_factor,
-        score_act=score_act,
-        act_param=None,
-        mask_act=target_mask_act,
-        detach_length=detach_length,
+    initializer, optimizer = dimpnet.dimp_gn_learner(
+        filter_size,
+        appearance_feature_dim,
+        init_filter_norm,
+        16,
+        optim_iter,
+        optim_init_step,
+        optim_init_reg,
+        init_gauss_sigma,
+        num_dist_bins,
+        bin_displacement,
+        mask_init_factor,
+        score_act,
+        None,
+        target_mask_act,
+        detach_length,
     )
     classifier = LinearFilter(
         filter_size=filter_size,
