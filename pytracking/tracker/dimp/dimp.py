@@ -24,9 +24,10 @@ from pytracking.features import augmentation
 from pytracking.features.preprocessing import numpy_to_torch, sample_patch, sample_patch_multiscale
 from pytracking.libs import dcf
 from pytracking.tracker.base.basetracker import BaseTracker
+from pytracking.tracker.base.box_refinement import RefinementSettings, optimize_boxes, refine_box
 from pytracking.tracker.base.io_contract import FrameInfo, InitInfo, TrackerOutput
+from pytracking.tracker.base.localization import LocalizationThresholds, localize_advanced, localize_simple
 from pytracking.tracker.dimp.memory import SampleMemory
-from pytracking.utils.box_ops import rect_to_rel, rel_to_rect
 from pytracking.utils.params import TrackerParams
 
 __all__ = ["DiMP"]
@@ -389,71 +390,27 @@ class DiMP(BaseTracker):
             scores = scores * self.output_window
         if p.advanced_localization:
             return self.localize_advanced(scores, sample_pos, sample_scales)
-
-        score_center = (torch.tensor(scores.shape[-2:], dtype=torch.float32) - 1) / 2
-        max_score, max_disp = dcf.max2d(scores.reshape(scores.shape[0], *scores.shape[-2:]))
-        scale_ind = int(torch.argmax(max_score))
-        disp = max_disp[scale_ind].float().cpu() - score_center
-        translation = disp * (self.img_support_sz / self.feature_sz) * sample_scales[scale_ind]
-        return translation, scale_ind, scores, "normal"
+        translation, scale_ind, flag = localize_simple(scores, sample_scales, self.img_support_sz / self.feature_sz)
+        return translation, scale_ind, scores, flag
 
     def localize_advanced(
         self, scores: torch.Tensor, sample_pos: torch.Tensor, sample_scales: torch.Tensor
     ) -> tuple[torch.Tensor, int, torch.Tensor, str]:
         """Peak localisation with distractor handling (arguments and returns as :meth:`localize_target`)."""
-        p = self.params
-        sz = scores.shape[-2:]
-        score_center = (torch.tensor(sz, dtype=torch.float32) - 1) / 2
-        cell = self.img_support_sz / self.feature_sz  # image pixels per score cell at scale 1
-
         scores_hn = scores
-        if self.output_window is not None and p.perform_hn_without_windowing:
-            scores_hn = scores.clone()
+        if self.output_window is not None and self.params.perform_hn_without_windowing:
             scores = scores * self.output_window
-
-        maps = scores.reshape(scores.shape[0], *sz)
-        max_score1, max_disp1 = dcf.max2d(maps)
-        scale_ind = int(torch.argmax(max_score1))
-        sample_scale = sample_scales[scale_ind]
-        max_score1 = float(max_score1[scale_ind])
-        max_disp1 = max_disp1[scale_ind].float().cpu()
-        target_disp1 = max_disp1 - score_center
-        translation1 = target_disp1 * cell * sample_scale
-
-        if max_score1 < p.target_not_found_threshold:
-            return translation1, scale_ind, scores_hn, "not_found"
-        if max_score1 < p.uncertain_threshold:
-            return translation1, scale_ind, scores_hn, "uncertain"
-        if max_score1 < p.hard_sample_threshold:
-            return translation1, scale_ind, scores_hn, "hard_negative"
-
-        # Suppress the neighbourhood of the main peak and look at the strongest remaining one.
-        neigh = p.target_neighborhood_scale * (self.target_sz / sample_scale) / cell
-        top = max(round(float(max_disp1[0] - neigh[0] / 2)), 0)
-        bottom = min(round(float(max_disp1[0] + neigh[0] / 2 + 1)), sz[0])
-        left = max(round(float(max_disp1[1] - neigh[1] / 2)), 0)
-        right = min(round(float(max_disp1[1] + neigh[1] / 2 + 1)), sz[1])
-        masked = scores_hn[scale_ind].reshape(sz).clone()
-        masked[top:bottom, left:right] = 0
-        max_score2, max_disp2 = dcf.max2d(masked)
-        max_score2 = float(max_score2)
-        target_disp2 = max_disp2.float().cpu() - score_center
-        translation2 = target_disp2 * cell * sample_scale
-
-        if max_score2 > p.distractor_threshold * max_score1:
-            prev_disp = (self.pos - sample_pos[scale_ind]) / (cell * sample_scale)
-            norm1 = float(torch.linalg.norm(target_disp1 - prev_disp))
-            norm2 = float(torch.linalg.norm(target_disp2 - prev_disp))
-            threshold = p.dispalcement_scale * math.sqrt(sz[0] * sz[1]) / 2
-            if norm2 > threshold and norm1 < threshold:
-                return translation1, scale_ind, scores_hn, "hard_negative"
-            if norm2 < threshold and norm1 > threshold:
-                return translation2, scale_ind, scores_hn, "hard_negative"
-            return translation1, scale_ind, scores_hn, "uncertain"
-
-        if max_score2 > p.hard_negative_threshold * max_score1 and max_score2 > p.target_not_found_threshold:
-            return translation1, scale_ind, scores_hn, "hard_negative"
-        return translation1, scale_ind, scores_hn, "normal"
+        translation, scale_ind, flag = localize_advanced(
+            scores,
+            sample_pos,
+            sample_scales,
+            self.pos,
+            self.target_sz,
+            self.img_support_sz / self.feature_sz,
+            LocalizationThresholds.from_params(self.params),
+            hn_scores=scores_hn,
+        )
+        return translation, scale_ind, scores_hn, flag
 
     def update_state(self, new_pos: torch.Tensor, new_scale: float | None = None) -> None:
         """Set the position (kept so that ``target_inside_ratio`` of the target stays in the image) and scale."""
@@ -487,79 +444,37 @@ class DiMP(BaseTracker):
             iou_feat = self.net.bb_regressor.get_iou_feat(self.net.get_backbone_bbreg_feat(backbone_feat))
             iou_feat = [f[scale_ind : scale_ind + 1].detach() for f in iou_feat]
 
-        boxes = init_box.reshape(1, 4)
-        n = int(p.num_init_random_boxes)
-        if n > 0:
-            square = init_box[2:].prod().sqrt()
-            jitter = square * torch.tensor([p.box_jitter_pos] * 2 + [p.box_jitter_sz] * 2, dtype=torch.float32)
-            min_edge = float(init_box[2:].min()) / 3
-            rand = (torch.rand(n, 4) - 0.5) * jitter
-            new_sz = (init_box[2:] + rand[:, 2:]).clamp(min=min_edge)
-            new_centre = init_box[:2] + init_box[2:] / 2 + rand[:, :2]
-            boxes = torch.cat([boxes, torch.cat([new_centre - new_sz / 2, new_sz], dim=1)])
-
-        device = iou_feat[0].device
-        out_boxes, out_iou = self.optimize_boxes(iou_feat, boxes.to(device))
-        out_boxes, out_iou = out_boxes.cpu(), out_iou.cpu()
-        out_boxes[:, 2:] = out_boxes[:, 2:].clamp(min=1)
-        aspect = out_boxes[:, 2] / out_boxes[:, 3]
-        keep = (aspect < p.maximal_aspect_ratio) & (aspect > 1 / p.maximal_aspect_ratio) & torch.isfinite(out_iou)
-        keep &= torch.isfinite(out_boxes).all(dim=1)
-        out_boxes, out_iou = out_boxes[keep], out_iou[keep]
-        if out_boxes.shape[0] == 0:
+        box = refine_box(
+            self._iou_function(iou_feat), init_box, RefinementSettings.from_params(p), device=iou_feat[0].device
+        )
+        if box is None:
             return
 
-        k = min(int(p.iounet_k), out_boxes.shape[0])
-        _, inds = torch.topk(out_iou, k)
-        box = out_boxes[inds].mean(0)
         new_sz = box[2:].flip(0) * sample_scale
-        new_pos = (box[:2] + (box[2:] - 1) / 2).flip(0)
+        # The original takes the centre as x + w / 2 here (not the (w - 1) / 2 of get_iounet_box); kept for parity.
+        new_pos = (box[:2] + box[2:] / 2).flip(0)
         new_pos = (new_pos - (self.img_sample_sz - 1) / 2) * sample_scale + sample_pos.float().cpu()
         new_scale = math.sqrt(float(new_sz.prod() / self.base_target_sz.prod()))
+        # Deliberate deviation: the scale is kept within the tracker's bounds (a side of at least 10 px, at most
+        # the image). The original leaves it free, which only matters once the box has already degenerated.
         bounded = min(max(new_scale, self.min_scale_factor), self.max_scale_factor)
         new_sz = new_sz * (bounded / new_scale)
 
         if p.use_iounet_pos_for_learning:
             offset = (p.target_inside_ratio - 0.5) * self.target_sz
             self.pos = torch.maximum(torch.minimum(new_pos, self.image_sz - offset), offset)
+        self.target_sz = new_sz
         if update_scale:
-            self.target_sz = new_sz
             self.target_scale = bounded
+
+    def _iou_function(self, iou_feat: list[torch.Tensor]):
+        """The IoU predictor on this frame's features, as a function of boxes (1, N, 4)."""
+        return lambda boxes: self.net.bb_regressor.predict_iou(self.iou_modulation, iou_feat, boxes)
 
     def optimize_boxes(self, iou_feat: list[torch.Tensor], boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Gradient ascent on the predicted IoU of ``boxes (N, 4)``; returns the boxes and their last IoUs."""
-        p = self.params
-        step = p.box_refinement_step_length
-        step = torch.as_tensor(step if isinstance(step, list | tuple) else [step] * 4, dtype=boxes.dtype)
-        step = step.to(boxes.device).reshape(1, 1, 4)
-        relative = p.box_refinement_space == "relative"
-        if p.box_refinement_space not in ("default", "relative"):
-            raise ValueError(f"unknown box_refinement_space {p.box_refinement_space!r}")
-
-        boxes = boxes.reshape(1, -1, 4)
-        sz_norm = boxes[:, :1, 2:].clone()
-        state = rect_to_rel(boxes, sz_norm) if relative else boxes
-
-        def to_rect(s: torch.Tensor) -> torch.Tensor:
-            return rel_to_rect(s, sz_norm) if relative else s
-
-        iou = None
-        for _ in range(int(p.box_refinement_iter)):
-            with torch.enable_grad():
-                var = state.clone().detach().requires_grad_(True)
-                iou = self.net.bb_regressor.predict_iou(self.iou_modulation, iou_feat, to_rect(var))
-                (grad,) = torch.autograd.grad(iou.sum(), var)
-            with torch.no_grad():
-                # Default space: steps proportional to the box size, so the update is scale invariant.
-                scale = 1.0 if relative else var[:, :, 2:].repeat(1, 1, 2)
-                state = (var + step * grad * scale).detach()
-            step = step * p.box_refinement_step_decay
-
-        with torch.no_grad():
-            final = to_rect(state)
-            if iou is None:
-                iou = self.net.bb_regressor.predict_iou(self.iou_modulation, iou_feat, final)
-        return final.reshape(-1, 4), iou.detach().reshape(-1)
+        s = RefinementSettings.from_params(self.params)
+        return optimize_boxes(self._iou_function(iou_feat), boxes, s.num_iter, s.step_length, s.step_decay, s.space)
 
     def update_classifier(
         self, train_x: torch.Tensor, box: torch.Tensor, learning_rate: float, hard_negative: bool, max_score: float
