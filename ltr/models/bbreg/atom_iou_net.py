@@ -12,7 +12,7 @@ Boxes are ``[x, y, w, h]`` in image pixels; the two inputs are the backbone's ``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn as nn
@@ -163,6 +163,34 @@ class AtomIoUNet(nn.Module):
 
         fc34_rt = torch.cat((self.fc3_rt(roi3t), self.fc4_rt(roi4t)), dim=1)
         return self.iou_predictor(fc34_rt).reshape(batch, num_proposals)
+
+    def prepare_iou_prediction(
+        self, modulation: Sequence[torch.Tensor], feat: Sequence[torch.Tensor]
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """:meth:`predict_iou` specialised to fixed modulation vectors and test features.
+
+        The modulated maps and their PrRoIPool tables are computed once; each call of the returned function then
+        only pools and scores the proposals (tracking refines boxes with several such calls per frame).
+
+        Args:
+            modulation, feat: as for :meth:`predict_iou`.
+
+        Returns:
+            A function mapping proposals (B, P, 4) ``[x, y, w, h]`` to IoUs (B, P), differentiable in the boxes and
+            equal to :meth:`predict_iou` up to float rounding.
+        """
+        mod3, mod4 = modulation
+        c3_t, c4_t = feat
+        batch = c3_t.shape[0]
+        pool3 = self.prroi_pool3t.prepare(c3_t * mod3.reshape(batch, -1, 1, 1))
+        pool4 = self.prroi_pool4t.prepare(c4_t * mod4.reshape(batch, -1, 1, 1))
+
+        def predict(proposals: torch.Tensor) -> torch.Tensor:
+            rois = _xywh_to_rois(proposals)
+            fc34_rt = torch.cat((self.fc3_rt(pool3(rois)), self.fc4_rt(pool4(rois))), dim=1)
+            return self.iou_predictor(fc34_rt).reshape(proposals.shape[:2])
+
+        return predict
 
     def get_modulation(self, feat: Sequence[torch.Tensor], bb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Compute the target-specific modulation vectors from reference features and the target box.

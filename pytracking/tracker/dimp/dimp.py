@@ -29,6 +29,7 @@ from pytracking.tracker.base.io_contract import FrameInfo, InitInfo, TrackerOutp
 from pytracking.tracker.base.localization import LocalizationThresholds, localize_advanced, localize_simple
 from pytracking.tracker.dimp.memory import SampleMemory
 from pytracking.utils.params import TrackerParams
+from pytracking.utils.timing import StageTimer
 
 __all__ = ["DiMP"]
 
@@ -110,6 +111,8 @@ class DiMP(BaseTracker):
     def __init__(self, params: TrackerParams | None = None):
         super().__init__(params)
         self.net: Any = None
+        # Stages of the last track() call: sample, features, localization, iou_features, refinement, update.
+        self.timer = StageTimer()
 
     # ----------------------------------------------------------------------------------------------------------
     # Initialisation
@@ -278,6 +281,8 @@ class DiMP(BaseTracker):
         """Locate the target in the next frame and update the model (see the module docstring)."""
         p = self.params
         self.frame_num += 1
+        timer = self.timer
+        timer.start()
         im = numpy_to_torch(image)
 
         with torch.no_grad():
@@ -286,13 +291,16 @@ class DiMP(BaseTracker):
             patches, coords = sample_patch_multiscale(
                 im, centre, scales, self.img_sample_sz, mode=p.border_mode, max_scale_change=p.patch_max_scale_change
             )
-            backbone_feat = self.net.extract_backbone(patches)
             sample_pos, sample_scales = self.get_sample_location(coords)
-
+            timer.lap("sample")
+            backbone_feat = self.net.extract_backbone(patches)
             test_x = self.net.extract_classification_feat(backbone_feat)
+            timer.lap("features")
+
             scores_raw = self.net.classifier.classify(self.target_filter, test_x.unsqueeze(1))
             translation_vec, scale_ind, scores, flag = self.localize_target(scores_raw, sample_pos, sample_scales)
             new_pos = sample_pos[scale_ind] + translation_vec
+            timer.lap("localization")
 
         if flag != "not_found":
             if p.use_iou_net:
@@ -317,6 +325,7 @@ class DiMP(BaseTracker):
                 self.update_classifier(
                     train_x, box.to(train_x.device), lr, hard_negative, float(scores[scale_ind].max())
                 )
+        timer.lap("update")
 
         max_score = float(scores[scale_ind].max())
         self.debug_info = {"flag": flag, "max_score": max_score}
@@ -443,10 +452,12 @@ class DiMP(BaseTracker):
         with torch.no_grad():
             iou_feat = self.net.bb_regressor.get_iou_feat(self.net.get_backbone_bbreg_feat(backbone_feat))
             iou_feat = [f[scale_ind : scale_ind + 1].detach() for f in iou_feat]
+        self.timer.lap("iou_features")
 
         box = refine_box(
             self._iou_function(iou_feat), init_box, RefinementSettings.from_params(p), device=iou_feat[0].device
         )
+        self.timer.lap("refinement")
         if box is None:
             return
 
@@ -468,8 +479,15 @@ class DiMP(BaseTracker):
             self.target_scale = bounded
 
     def _iou_function(self, iou_feat: list[torch.Tensor]):
-        """The IoU predictor on this frame's features, as a function of boxes (1, N, 4)."""
-        return lambda boxes: self.net.bb_regressor.predict_iou(self.iou_modulation, iou_feat, boxes)
+        """The IoU predictor on this frame's features, as a function of boxes (1, N, 4).
+
+        The features are fixed during refinement, so their pooling tables are built once per frame when the IoU
+        head offers it (``prepare_iou_prediction``); the values are those of ``predict_iou``.
+        """
+        bb_regressor = self.net.bb_regressor
+        if hasattr(bb_regressor, "prepare_iou_prediction"):
+            return bb_regressor.prepare_iou_prediction(self.iou_modulation, iou_feat)
+        return lambda boxes: bb_regressor.predict_iou(self.iou_modulation, iou_feat, boxes)
 
     def optimize_boxes(self, iou_feat: list[torch.Tensor], boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Gradient ascent on the predicted IoU of ``boxes (N, 4)``; returns the boxes and their last IoUs."""

@@ -214,3 +214,20 @@ def test_predict_iou_gradient_wrt_proposals(net):
             - net.predict_iou(modulation, iou_feat, proposals - delta)[1, 2]
         ) / 2e-5
     assert grad[1, 2, 2].item() == pytest.approx(fd.item(), rel=1e-4, abs=1e-8)
+
+
+def test_prepared_iou_prediction_equals_predict_iou_in_values_and_box_gradients(net):
+    feats = make_features(2, seed=6)
+    with torch.no_grad():
+        modulation = net.get_modulation(make_features(2, seed=7), make_boxes(2, seed=8))
+        iou_feat = net.get_iou_feat(feats)
+    predict = net.prepare_iou_prediction(modulation, iou_feat)
+    boxes = make_boxes(2, 7, seed=9)
+    b1, b2 = boxes.clone().requires_grad_(True), boxes.clone().requires_grad_(True)
+    iou1, iou2 = predict(b1), net.predict_iou(modulation, iou_feat, b2)
+    assert iou1.shape == (2, 7)
+    torch.testing.assert_close(iou1, iou2, rtol=0, atol=1e-12)
+    (g1,) = torch.autograd.grad(iou1.sum(), b1)
+    (g2,) = torch.autograd.grad(iou2.sum(), b2)
+    torch.testing.assert_close(g1, g2, rtol=0, atol=1e-12)
+    assert g1.abs().sum() > 0

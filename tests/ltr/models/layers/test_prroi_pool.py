@@ -497,3 +497,59 @@ def test_cuda_matches_cpu(method):
 
     for cpu, gpu in zip(run("cpu"), run("cuda")):
         torch.testing.assert_close(gpu, cpu, rtol=1e-4, atol=1e-4)
+
+
+# ------------------------------------------------------------------------------ prepared tables (tracking)
+
+
+PREPARED_ROIS = [
+    [0, 5.0, 6.0, 40.0, 50.0],
+    [1, -10.0, 3.0, 30.0, 20.0],  # partly outside
+    [0, 20.0, 20.0, 20.0, 30.0],  # zero width
+    [1, 70.0, 60.0, 95.0, 90.0],
+    [0, 200.0, 200.0, 230.0, 240.0],  # fully outside
+]
+
+
+@pytest.mark.parametrize(("ph", "pw", "scale"), [(5, 5, 1 / 8), (3, 3, 1 / 16), (1, 1, 1 / 8), (2, 4, 1 / 8)])
+def test_prepared_pool_matches_reference_with_exact_box_gradients(ph, pw, scale):
+    torch.manual_seed(0)
+    feats = torch.randn(2, 3, 9, 11, dtype=torch.float64)
+    rois = torch.tensor(PREPARED_ROIS, dtype=torch.float64)
+    prepared = PrRoIPool2D(ph, pw, scale).prepare(feats)
+    torch.testing.assert_close(prepared(rois), reference_pool(feats, rois, ph, pw, scale), rtol=0, atol=1e-11)
+    weights = torch.randn(rois.shape[0], 3, ph, pw, dtype=torch.float64)
+    r1 = rois.clone().requires_grad_(True)
+    r2 = rois.clone().requires_grad_(True)
+    (g1,) = torch.autograd.grad((prepared(r1) * weights).sum(), r1)
+    (g2,) = torch.autograd.grad((prroi_pool2d(feats, r2, ph, pw, scale, method="separable") * weights).sum(), r2)
+    torch.testing.assert_close(g1, g2, rtol=0, atol=1e-12)
+    assert torch.isfinite(g1).all()
+    assert g1[4].abs().max() == 0  # nothing under a box outside the map
+    nonzero = torch.tensor(PREPARED_ROIS[:2] + PREPARED_ROIS[3:4], dtype=torch.float64).requires_grad_(True)
+    assert torch.autograd.gradcheck(prepared, (nonzero,), eps=1e-6, atol=1e-6)
+
+
+def test_prepared_pool_differentiates_features_when_they_require_grad():
+    torch.manual_seed(1)
+    feats = torch.randn(1, 2, 6, 7, dtype=torch.float64, requires_grad=True)
+    rois = torch.tensor([[0, 3.0, 4.0, 30.0, 40.0]], dtype=torch.float64, requires_grad=True)
+    prepared = PrRoIPool2D(3, 3, 1 / 8).prepare(feats)
+    assert torch.autograd.gradcheck(prepared, (rois,), eps=1e-6, atol=1e-6)
+    (grad,) = torch.autograd.grad(prepared(rois).sum(), feats)
+    (expected,) = torch.autograd.grad(prroi_pool2d(feats, rois, 3, 3, 1 / 8).sum(), feats)
+    torch.testing.assert_close(grad, expected, rtol=0, atol=1e-12)
+
+
+def test_prepared_pool_float32_and_argument_checks():
+    torch.manual_seed(2)
+    feats = torch.randn(1, 16, 36, 36)
+    rois = torch.tensor([[0.0, 100.0, 90.0, 160.0, 170.0], [0.0, 20.0, 30.0, 60.0, 50.0]])
+    prepared = PrRoIPool2D(5, 5, 1 / 8).prepare(feats)
+    torch.testing.assert_close(prepared(rois), prroi_pool2d(feats, rois, 5, 5, 1 / 8), rtol=0, atol=2e-5)
+    empty = prepared(torch.zeros(0, 5))
+    assert empty.shape == (0, 16, 5, 5)
+    with pytest.raises(ValueError, match="rois must be"):
+        prepared(torch.zeros(3, 4))
+    with pytest.raises(ValueError, match="features must be"):
+        PrRoIPool2D(5, 5, 1 / 8).prepare(torch.zeros(16, 36, 36))
