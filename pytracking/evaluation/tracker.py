@@ -65,6 +65,27 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _debug_view_callback(tracker: Any, view: Any, init_info: dict, callback: FrameCallback | None) -> FrameCallback:
+    """Per-frame hook with a debug view: show the frame and box(es) unless the tracker registered a 'Tracking'
+    block itself this frame, call ``callback``, then wait while the user has the view paused."""
+
+    def on_frame(frame_num: int, image: np.ndarray, out: dict) -> None:
+        if "Tracking" not in view.registered_this_frame:
+            first = frame_num == 0  # initialize() may return no box or mask: show the initial ones
+            box = out.get("target_bbox", init_info.get("init_bbox") if first else None)
+            mask = out.get("segmentation", init_info.get("init_mask") if first else None)
+            if box is not None and hasattr(tracker, "visdom_draw_tracking"):
+                tracker.visdom_draw_tracking(image, box, mask)
+            elif box is not None:  # e.g. MultiObjectWrapper: {object id: box}
+                boxes = list(box.values()) if isinstance(box, dict) else [box]
+                view.register((image, *boxes) if mask is None else (image, *boxes, mask), "Tracking", 1, "Tracking")
+        if callback is not None:
+            callback(frame_num, image, out)
+        view.block_until_unpaused()
+
+    return on_frame
+
+
 def _param(params: Any, name: str, default: Any) -> Any:
     """``params.name`` or ``default`` (works for TrackerParams and for plain attribute objects)."""
     return getattr(params, name, default)
@@ -202,6 +223,9 @@ class Tracker:
             seq: the sequence (frames are read as (H, W, 3) uint8 RGB).
             debug: debug level stored in ``params.debug``; ``None`` keeps the parameter file's value (default 0).
             visdom_info: visdom connection settings; kept in ``params.visdom_info`` for trackers that use it.
+                With ``debug > 0`` a live view (:func:`~pytracking.utils.debug_view.make_debug_view`: Visdom,
+                else matplotlib, else none) is set as ``tracker.visdom``; every frame is shown in its
+                'Tracking' block (unless the tracker drew it) and the loop waits there while it is paused.
             multiobj_mode: ``'default'`` (the tracker handles all objects) or ``'parallel'`` (one tracker per
                 object, see :class:`~pytracking.evaluation.multi_object_wrapper.MultiObjectWrapper`); default the
                 parameters' ``multiobj_mode``, else the tracker class's. Only used for multi-object sequences.
@@ -228,19 +252,29 @@ class Tracker:
 
         seed_everything(self.sequence_seed(seq.name) if seed is None else seed)
 
+        view = None
+        if debug and debug > 0:
+            from pytracking.utils.debug_view import make_debug_view
+
+            view = make_debug_view(debug, visdom_info)
+
         tracker_class = self.tracker_class
         if multiobj_mode is None:
             multiobj_mode = _param(params, "multiobj_mode", getattr(tracker_class, "multiobj_mode", "default"))
         if getattr(seq, "multiobj_mode", False) and multiobj_mode == "parallel":
             from pytracking.evaluation.multi_object_wrapper import MultiObjectWrapper
 
-            tracker = MultiObjectWrapper(tracker_class, params, fast_load=True)
+            tracker = MultiObjectWrapper(tracker_class, params, visdom=view, fast_load=True)
         elif multiobj_mode in ("default", "parallel"):
             tracker = self.create_tracker(params)
         else:
             raise ValueError(f"Unknown multiobj_mode {multiobj_mode!r}; choose 'default' or 'parallel'")
 
-        output = self._track_sequence(tracker, seq, seq.init_info(), callback)
+        init_info = seq.init_info()
+        if view is not None:
+            tracker.visdom = view
+            callback = _debug_view_callback(tracker, view, init_info, callback)
+        output = self._track_sequence(tracker, seq, init_info, callback)
         output["object_presence_score_threshold"] = _param(params, "object_presence_score_threshold", 0.55)
         return output
 
