@@ -30,7 +30,7 @@ class RefinementSettings:
     iounet_k: int = 3
     maximal_aspect_ratio: float = 6.0
     num_iter: int = 5
-    step_length: float | Sequence[float] = 1.0
+    step_length: float | Sequence[float] = 1.0  # scalar, or per coordinate (4 values; a pair is (position, size))
     step_decay: float = 1.0
     space: str = "default"  # 'default': steps proportional to the box size; 'relative': log-size parametrisation
 
@@ -38,6 +38,9 @@ class RefinementSettings:
     def from_params(cls, params) -> RefinementSettings:
         """Read the settings from tracker parameters (``box_refinement_iter``, ``box_refinement_step_length``, ...)."""
         step = params.box_refinement_step_length
+        if isinstance(step, list | tuple) and len(step) == 2:
+            # A (position, size) pair, as the probabilistic ATOM variants give it.
+            step = (step[0], step[0], step[1], step[1])
         return cls(
             num_init_random_boxes=int(params.num_init_random_boxes),
             box_jitter_pos=float(params.box_jitter_pos),

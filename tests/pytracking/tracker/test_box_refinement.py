@@ -101,5 +101,5 @@ def test_settings_from_tracker_params():
     params.box_refinement_step_length = (1e-2, 5e-2)
     params.box_refinement_step_decay = 0.9
     s = RefinementSettings.from_params(params)
-    assert s == RefinementSettings(4, 0.2, 0.3, 2, 5.0, 7, (1e-2, 5e-2), 0.9, "default")
+    assert s == RefinementSettings(4, 0.2, 0.3, 2, 5.0, 7, (1e-2, 1e-2, 5e-2, 5e-2), 0.9, "default")
     assert math.isclose(s.step_decay, 0.9)
