@@ -125,18 +125,21 @@ def floor_time(tracker, image: np.ndarray, repeats: int) -> float:
     """Median time of backbone + classification + IoU features on a search crop of the tracker's size."""
     from pytracking.features.preprocessing import numpy_to_torch, sample_patch
 
-    net = tracker.net
+    net = getattr(tracker, "net", None)
     sz = tracker.img_sample_sz
     patch, _ = sample_patch(numpy_to_torch(image), tracker.pos, tracker.target_scale * sz, sz)
 
     def run():
         with torch.no_grad():
-            if hasattr(net, "extract_classification_feat"):  # DiMP family
+            if net is not None:  # DiMP family
                 feat = net.extract_backbone(patch)
                 net.extract_classification_feat(feat)
                 net.bb_regressor.get_iou_feat(net.get_backbone_bbreg_feat(feat))
-            else:  # ATOM: the feature extractor runs the backbone once for both heads
-                tracker.extract_frame_features(patch)
+            else:  # ATOM: the feature extractor runs the backbone once for both heads (crop included)
+                tracker.features.extract(
+                    numpy_to_torch(image), tracker.pos.round(), tracker.target_scale * torch.ones(1), sz
+                )
+                tracker.features.get_unique_attribute("iounet_features")
 
     run()
     return _median_time(run, repeats)
@@ -180,12 +183,16 @@ def bench(key: str, images: list, init_box: list[float], repeats: int, device: t
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("trackers", nargs="*", default=list(NETWORKS), choices=list(NETWORKS))
+    parser.add_argument("trackers", nargs="*", help=f"any of {sorted(NETWORKS)} (default: all)")
     parser.add_argument("--frames", type=int, default=40, help="frames tracked (the first one initialises)")
     parser.add_argument("--repeats", type=int, default=15, help="repetitions of the floor measurement")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = parser.parse_args()
+    args.trackers = args.trackers or list(NETWORKS)
+    unknown = set(args.trackers) - set(NETWORKS)
+    if unknown:
+        parser.error(f"unknown trackers {sorted(unknown)}; choose from {sorted(NETWORKS)}")
     if args.threads:
         torch.set_num_threads(args.threads)
     images, init_box, source = load_sequence(args.frames)

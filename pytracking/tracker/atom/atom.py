@@ -447,14 +447,18 @@ class ATOM(BaseTracker):
         """Locate the target in the next frame and update the classifier (see the module docstring)."""
         p = self.params
         self.frame_num += 1
+        timer = self.timer
+        timer.start()
         im = numpy_to_torch(image)
 
         sample_pos = self.pos.round()
         sample_scales = self.target_scale * self.scale_factors
         with torch.no_grad():
             test_x = self.extract_processed_sample(im, sample_pos, sample_scales, self.img_sample_sz)
+            timer.lap("features")  # crop + backbone + projection
             scores_raw = self.apply_filter(test_x)
             translation_vec, scale_ind, scores, flag = self.localize_target(scores_raw, sample_pos, sample_scales)
+            timer.lap("localization")
         sample_scale = float(sample_scales[scale_ind])
         new_pos = sample_pos + translation_vec
 
@@ -486,6 +490,7 @@ class ATOM(BaseTracker):
 
         if p.use_iou_net and flag != "not_found":
             self.pos = self.pos_iounet.clone()
+        timer.lap("update")
 
         bbox = self.current_box()
         self.visdom_draw_tracking(image, bbox)
@@ -608,10 +613,12 @@ class ATOM(BaseTracker):
         p = self.params
         init_box = self.get_iounet_box(self.pos, self.target_sz, sample_pos, sample_scale)
         iou_feat = [f[scale_ind : scale_ind + 1] for f in self.features.get_unique_attribute("iounet_features")]
+        self.timer.lap("iou_features")
         # The features are fixed during refinement: their pooling tables are built once per frame.
         predict_iou = self.iou_predictor.prepare_iou_prediction(self.iou_modulation, iou_feat)
 
         box = refine_box(predict_iou, init_box, RefinementSettings.from_params(self.params), device=iou_feat[0].device)
+        self.timer.lap("refinement")
         if box is None:
             # Deliberate deviation: the original keeps the previous frame's IoU-Net position here.
             self.pos_iounet = self.pos.clone()

@@ -10,6 +10,7 @@ import numpy as np
 
 from pytracking.tracker.base.io_contract import FrameInfo, InitInfo, TrackerOutput
 from pytracking.utils.params import TrackerParams
+from pytracking.utils.timing import StageTimer
 
 __all__ = ["BaseTracker"]
 
@@ -38,6 +39,8 @@ class BaseTracker(ABC):
             params.set_default_values(self.DEFAULTS)
         self.params = params
         self.visdom: Any = None  # set by the harness when a debug dashboard is attached
+        # Stage times of the last frame (trackers call timer.start() / timer.lap(name); see bench_tracker_frame.py).
+        self.timer = StageTimer()
 
     def predicts_segmentation_mask(self) -> bool:
         """Whether the outputs carry a ``segmentation`` label map (False for box trackers)."""

@@ -29,7 +29,6 @@ from pytracking.tracker.base.io_contract import FrameInfo, InitInfo, TrackerOutp
 from pytracking.tracker.base.localization import LocalizationThresholds, localize_advanced, localize_simple
 from pytracking.tracker.dimp.memory import SampleMemory
 from pytracking.utils.params import TrackerParams
-from pytracking.utils.timing import StageTimer
 
 __all__ = ["DiMP"]
 
@@ -111,8 +110,6 @@ class DiMP(BaseTracker):
     def __init__(self, params: TrackerParams | None = None):
         super().__init__(params)
         self.net: Any = None
-        # Stages of the last track() call: sample, features, localization, iou_features, refinement, update.
-        self.timer = StageTimer()
 
     # ----------------------------------------------------------------------------------------------------------
     # Initialisation
