@@ -16,9 +16,11 @@ from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 from ltr.models.layers.blocks import LinearBlock, conv_block
-from ltr.models.layers.prroi_pool import PrRoIPool2D
+from ltr.models.layers.prroi_pool import PrRoIPool2D, table_pool_backward, table_pool_forward
 
 __all__ = ["AtomIoUNet"]
 
@@ -38,6 +40,57 @@ def _xywh_to_rois(boxes: torch.Tensor) -> torch.Tensor:
 def _flatten_images(feat: torch.Tensor) -> torch.Tensor:
     """(n_images, n_seq, C, H, W) -> (n_images*n_seq, C, H, W); 4-D input is returned unchanged."""
     return feat.reshape(-1, *feat.shape[-3:]) if feat.dim() == 5 else feat
+
+
+def _block_forward(block: nn.Module, pooled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """An eval-mode LinearBlock (linear, batch norm, ReLU) with the same ops as its forward; also its ReLU mask."""
+    x = block.linear(pooled.reshape(pooled.shape[0], -1))
+    bn = block.bn
+    x = F.batch_norm(x[:, :, None, None], bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
+    x = x.reshape(x.shape[0], -1)
+    active = x > 0
+    return x * active, active
+
+
+def _block_backward(block: nn.Module, active: torch.Tensor, grad: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """Gradient with respect to the pooled input of :func:`_block_forward`, reshaped to ``shape``."""
+    bn = block.bn
+    scale = torch.rsqrt(bn.running_var + bn.eps)
+    if bn.weight is not None:
+        scale = scale * bn.weight
+    return torch.mm(grad * active * scale, block.linear.weight).view(shape)
+
+
+class _PreparedIoU(torch.autograd.Function):
+    """The test branch of :meth:`AtomIoUNet.predict_iou` on prepared pooling tables, with a hand-written backward
+    pass to the proposals (box refinement calls it forward and backward several times per frame; autograd's
+    bookkeeping would cost about as much as the arithmetic). Parameters and features get no gradient."""
+
+    @staticmethod
+    def forward(ctx, proposals, net, pool3, pool4):  # noqa: D102
+        batch, num = proposals.shape[:2]
+        rois = _xywh_to_rois(proposals.detach())
+        p3, saved3 = table_pool_forward(rois, pool3.table, pool3.mean, pool3.shape, 5, 5, pool3.spatial_scale)
+        p4, saved4 = table_pool_forward(rois, pool4.table, pool4.mean, pool4.shape, 3, 3, pool4.spatial_scale)
+        r3, active3 = _block_forward(net.fc3_rt, p3)
+        r4, active4 = _block_forward(net.fc4_rt, p4)
+        iou = net.iou_predictor(torch.cat((r3, r4), dim=1))
+        ctx.state = (net, saved3, saved4, active3, active4, p3.shape, p4.shape, r3.shape[1], proposals.dtype)
+        return iou.reshape(batch, num)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_iou):  # noqa: D102
+        net, saved3, saved4, active3, active4, shape3, shape4, split, dtype = ctx.state
+        batch, num = grad_iou.shape
+        grad_cat = grad_iou.reshape(-1, 1) * net.iou_predictor.weight  # (K, fc3 + fc4 outputs)
+        grad_p3 = _block_backward(net.fc3_rt, active3, grad_cat[:, :split], shape3)
+        grad_p4 = _block_backward(net.fc4_rt, active4, grad_cat[:, split:], shape4)
+        grad_rois = table_pool_backward(saved3, grad_p3) + table_pool_backward(saved4, grad_p4)
+        # rois = [batch, x, y, x + w, y + h]
+        grad_xy = grad_rois[:, 1:3] + grad_rois[:, 3:5]
+        grad = torch.cat((grad_xy, grad_rois[:, 3:5]), dim=1).reshape(batch, num, 4).to(dtype)
+        return grad, None, None, None
 
 
 class AtomIoUNet(nn.Module):
@@ -177,15 +230,21 @@ class AtomIoUNet(nn.Module):
 
         Returns:
             A function mapping proposals (B, P, 4) ``[x, y, w, h]`` to IoUs (B, P), differentiable in the boxes and
-            equal to :meth:`predict_iou` up to float rounding.
+            equal to :meth:`predict_iou` up to float rounding. In eval mode on features that need no gradient (box
+            refinement) the whole head runs with a hand-written backward pass to the boxes only: the parameters
+            get no gradient through it.
         """
         mod3, mod4 = modulation
         c3_t, c4_t = feat
         batch = c3_t.shape[0]
         pool3 = self.prroi_pool3t.prepare(c3_t * mod3.reshape(batch, -1, 1, 1))
         pool4 = self.prroi_pool4t.prepare(c4_t * mod4.reshape(batch, -1, 1, 1))
+        fused = not self.training and not (pool3.table.requires_grad or pool4.table.requires_grad)
+        fused &= all(block.bn is not None and block.relu is not None for block in (self.fc3_rt, self.fc4_rt))
 
         def predict(proposals: torch.Tensor) -> torch.Tensor:
+            if fused:
+                return _PreparedIoU.apply(proposals, self, pool3, pool4)
             rois = _xywh_to_rois(proposals)
             fc34_rt = torch.cat((self.fc3_rt(pool3(rois)), self.fc4_rt(pool4(rois))), dim=1)
             return self.iou_predictor(fc34_rt).reshape(proposals.shape[:2])

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-__all__ = ["PrRoIPool2D", "PreparedPrRoIPool", "prroi_pool2d"]
+__all__ = ["PrRoIPool2D", "PreparedPrRoIPool", "prroi_pool2d", "table_pool_backward", "table_pool_forward"]
 
 # "auto" uses the dense separable form on a single image while the number of boxes times the pooled size stays
 # below this; past it the summed-area table wins on CPU (the separable form costs about C*H*W per box and pooled
@@ -426,101 +426,121 @@ def _spline_and_slope(coord: torch.Tensor, size: int) -> tuple[torch.Tensor, tor
     return cell.long(), weights, slopes
 
 
-class _TableBoxPool(torch.autograd.Function):
-    """Reads PrRoIPool bins of boxes from a fixed summed-area table, with a hand-written backward for the boxes.
+def table_pool_forward(
+    rois: torch.Tensor,
+    table: torch.Tensor,
+    mean: torch.Tensor,
+    shape: tuple[int, int, int, int],
+    pooled_height: int,
+    pooled_width: int,
+    spatial_scale: float,
+) -> tuple[torch.Tensor, tuple]:
+    """PrRoIPool of ``rois`` (K, 5) read from a :func:`_sat_table` of maps of ``shape``, without autograd.
 
     Per bin corner the antiderivative is ``sum_ab cy_a cx_b T[n + a, m + b]`` (3 x 3 table rows; spline weights
-    of the corner coordinates, see :func:`_spline_weights`), one fused weighted gather. Its derivative along x is
-    the same gather with ``cx`` replaced by the weights' closed-form slopes (along y alike), so the backward pass
-    is two more such gathers, dotted with the corner gradients, then the chain rule down to the box corners. The
-    table is a constant here (tracking: features are fixed while the boxes move); :func:`_sat_read` is the
-    autograd version that also differentiates the features.
+    of the corner coordinates, see :func:`_spline_weights`), one fused weighted gather.
+
+    Returns:
+        The pooled values (K, C, ph, pw) (a channels-last view) and the state :func:`table_pool_backward` needs.
     """
+    _, c, h, w = shape
+    ph, pw = pooled_height, pooled_width
+    k = rois.shape[0]
+    hp, wp = h + 4, w + 4
+    dtype = table.dtype
+    box = rois[:, 1:].to(dtype) * spatial_scale
+    x0, y0, x1, y1 = box.unbind(1)
+    pos_w, pos_h = x1 > x0, y1 > y0
+    bin_w = torch.where(pos_w, x1 - x0, 0.0) / pw
+    bin_h = torch.where(pos_h, y1 - y0, 0.0) / ph
+    steps_x = torch.arange(pw + 1, dtype=dtype, device=rois.device)
+    steps_y = torch.arange(ph + 1, dtype=dtype, device=rois.device)
+    cell_x, cx, sx = _spline_and_slope(torch.addcmul(x0[:, None], bin_w[:, None], steps_x), w)  # (K, pw+1, 3)
+    cell_y, cy, sy = _spline_and_slope(torch.addcmul(y0[:, None], bin_h[:, None], steps_y), h)  # (K, ph+1, 3)
+
+    batch = rois[:, 0].round().long()
+    base = (batch[:, None, None] * hp + cell_y[:, :, None] + 1) * wp + cell_x[:, None, :] + 1  # (K, ph+1, pw+1)
+    taps = torch.arange(3, device=base.device)
+    taps = (taps[:, None] * wp + taps).reshape(9)
+    index = (base[..., None] + taps).reshape(-1, 9)
+    tap_weights = (cy[:, :, None, :, None] * cx[:, None, :, None, :]).reshape(-1, 9)
+    anti = F.embedding_bag(index, table, per_sample_weights=tap_weights, mode="sum").view(k, ph + 1, pw + 1, c)
+    along_x = anti[:, :, 1:] - anti[:, :, :-1]
+    integral = along_x[:, 1:] - along_x[:, :-1]  # (K, ph, pw, C)
+
+    offsets = torch.arange(3, device=base.device)
+    level_x = (cell_x[..., None] + offsets).clamp(0, w).to(dtype)  # (K, pw+1, 3)
+    level_y = (cell_y[..., None] + offsets).clamp(0, h).to(dtype)
+    ones_x = (cx * level_x).sum(-1)  # (K, pw+1)
+    ones_y = (cy * level_y).sum(-1)
+    dx_ones, dy_ones = ones_x[:, 1:] - ones_x[:, :-1], ones_y[:, 1:] - ones_y[:, :-1]
+    box_mean = mean[batch]  # (K, C)
+    mass = dy_ones[:, :, None] * dx_ones[:, None, :]
+    integral = torch.addcmul(integral, mass[..., None], box_mean[:, None, None, :])
+    area = bin_w * bin_h
+    inv_area = torch.where(area > 0, 1.0 / torch.where(area > 0, area, 1.0), 0.0)
+    out = integral * inv_area[:, None, None, None]
+
+    saved = (
+        index, cx, cy, sx, sy, level_x, level_y, dx_ones, dy_ones, box_mean, out, inv_area, bin_w, bin_h,
+        pos_w, pos_h, steps_x, steps_y, table, (k, ph, pw, c), spatial_scale, rois.dtype,
+    )  # fmt: skip
+    return out.permute(0, 3, 1, 2), saved
+
+
+def table_pool_backward(saved: tuple, grad_out: torch.Tensor) -> torch.Tensor:
+    """Gradient with respect to the rois (K, 5) of :func:`table_pool_forward`, given ``grad_out`` (K, C, ph, pw).
+
+    The derivative of a corner's antiderivative along x is the same gather with ``cx`` replaced by the weights'
+    closed-form slopes (y alike): two more gathers, dotted with the corner gradients, then the chain rule down to
+    the box corners. The table is a constant (tracking: features are fixed while the boxes move).
+    """
+    (index, cx, cy, sx, sy, level_x, level_y, dx_ones, dy_ones, box_mean, out, inv_area, bin_w, bin_h,
+     pos_w, pos_h, steps_x, steps_y, table, (k, ph, pw, c), spatial_scale, rois_dtype) = saved  # fmt: skip
+    g = grad_out.permute(0, 2, 3, 1)  # (K, ph, pw, C)
+    # out = integral / area (0 for a zero-size bin).
+    grad_area = -(g * out).sum((1, 2, 3)) * inv_area  # (K,)
+    gi = g * inv_area[:, None, None, None]
+    # integral[i, j] = anti[i+1, j+1] - anti[i+1, j] - anti[i, j+1] + anti[i, j]
+    padded = F.pad(gi, (0, 0, 1, 1, 1, 1))
+    grad_anti = padded[:, :-1, :-1] - padded[:, :-1, 1:] - padded[:, 1:, :-1] + padded[:, 1:, 1:]
+    # d anti / d (corner x) is the gather with cx replaced by its slope sx; y alike.
+    slope_x = (cy[:, :, None, :, None] * sx[:, None, :, None, :]).reshape(-1, 9)
+    slope_y = (sy[:, :, None, :, None] * cx[:, None, :, None, :]).reshape(-1, 9)
+    both = torch.cat((slope_x, slope_y))
+    deriv = F.embedding_bag(index.repeat(2, 1), table, per_sample_weights=both, mode="sum")
+    deriv = torch.linalg.vecdot(deriv.view(2, -1, c), grad_anti.reshape(1, -1, c)).view(2, k, ph + 1, pw + 1)
+    grad_ex = deriv[0].sum(1)  # (K, pw+1)
+    grad_ey = deriv[1].sum(2)  # (K, ph+1)
+    # The mean's term: mass[i, j] = dy_ones[i] * dx_ones[j] with ones = sum_b c_b * level_b.
+    grad_mass = torch.linalg.vecdot(gi, box_mean[:, None, None, :])  # (K, ph, pw)
+    grad_dx = (grad_mass * dy_ones[:, :, None]).sum(1)  # (K, pw)
+    grad_dy = (grad_mass * dx_ones[:, None, :]).sum(2)  # (K, ph)
+    grad_ex = grad_ex + (F.pad(grad_dx, (1, 0)) - F.pad(grad_dx, (0, 1))) * (sx * level_x).sum(-1)
+    grad_ey = grad_ey + (F.pad(grad_dy, (1, 0)) - F.pad(grad_dy, (0, 1))) * (sy * level_y).sum(-1)
+    # Corner coordinates: edge_j = x0 + j * bin_w.
+    grad_bin_w = (grad_ex * steps_x).sum(1) + grad_area * bin_h
+    grad_bin_h = (grad_ey * steps_y).sum(1) + grad_area * bin_w
+    grad_w = grad_bin_w * pos_w / pw  # d bin_w / d (x1 - x0), the flat side at a zero size
+    grad_h = grad_bin_h * pos_h / ph
+    grad_box = torch.stack((grad_ex.sum(1) - grad_w, grad_ey.sum(1) - grad_h, grad_w, grad_h), dim=1)
+    grad_rois = F.pad(grad_box * spatial_scale, (1, 0)).to(rois_dtype)
+    return grad_rois
+
+
+class _TableBoxPool(torch.autograd.Function):
+    """Autograd wrapper of :func:`table_pool_forward` / :func:`table_pool_backward` (box gradients only);
+    :func:`_sat_read` is the autograd version that also differentiates the features."""
 
     @staticmethod
     def forward(ctx, rois, table, mean, shape, pooled_height, pooled_width, spatial_scale):  # noqa: D102
-        _, c, h, w = shape
-        k = rois.shape[0]
-        ph, pw = pooled_height, pooled_width
-        hp, wp = h + 4, w + 4
-        dtype = table.dtype
-        box = rois[:, 1:].to(dtype) * spatial_scale
-        x0, y0, x1, y1 = box.unbind(1)
-        pos_w, pos_h = x1 > x0, y1 > y0
-        bin_w = torch.where(pos_w, x1 - x0, 0.0) / pw
-        bin_h = torch.where(pos_h, y1 - y0, 0.0) / ph
-        steps_x = torch.arange(pw + 1, dtype=dtype, device=rois.device)
-        steps_y = torch.arange(ph + 1, dtype=dtype, device=rois.device)
-        cell_x, cx, sx = _spline_and_slope(torch.addcmul(x0[:, None], bin_w[:, None], steps_x), w)  # (K, pw+1, 3)
-        cell_y, cy, sy = _spline_and_slope(torch.addcmul(y0[:, None], bin_h[:, None], steps_y), h)  # (K, ph+1, 3)
-
-        batch = rois[:, 0].round().long()
-        base = (batch[:, None, None] * hp + cell_y[:, :, None] + 1) * wp + cell_x[:, None, :] + 1  # (K, ph+1, pw+1)
-        taps = torch.arange(3, device=base.device)
-        taps = (taps[:, None] * wp + taps).reshape(9)
-        index = (base[..., None] + taps).reshape(-1, 9)
-        tap_weights = (cy[:, :, None, :, None] * cx[:, None, :, None, :]).reshape(-1, 9)
-        anti = F.embedding_bag(index, table, per_sample_weights=tap_weights, mode="sum").view(k, ph + 1, pw + 1, c)
-        along_x = anti[:, :, 1:] - anti[:, :, :-1]
-        integral = along_x[:, 1:] - along_x[:, :-1]  # (K, ph, pw, C)
-
-        offsets = torch.arange(3, device=base.device)
-        level_x = (cell_x[..., None] + offsets).clamp(0, w).to(dtype)  # (K, pw+1, 3)
-        level_y = (cell_y[..., None] + offsets).clamp(0, h).to(dtype)
-        ones_x = (cx * level_x).sum(-1)  # (K, pw+1)
-        ones_y = (cy * level_y).sum(-1)
-        dx_ones, dy_ones = ones_x[:, 1:] - ones_x[:, :-1], ones_y[:, 1:] - ones_y[:, :-1]
-        box_mean = mean[batch]  # (K, C)
-        mass = dy_ones[:, :, None] * dx_ones[:, None, :]
-        integral = torch.addcmul(integral, mass[..., None], box_mean[:, None, None, :])
-        area = bin_w * bin_h
-        inv_area = torch.where(area > 0, 1.0 / torch.where(area > 0, area, 1.0), 0.0)
-        out = integral * inv_area[:, None, None, None]
-
-        ctx.sizes = (k, ph, pw, c)
-        ctx.spatial_scale = spatial_scale
-        ctx.rois_dtype = rois.dtype
-        ctx.table = table
-        ctx.save_for_backward(
-            index, cx, cy, sx, sy, level_x, level_y, dx_ones, dy_ones, box_mean, out, inv_area, bin_w, bin_h,
-            pos_w, pos_h, steps_x, steps_y,
-        )  # fmt: skip
-        return out.permute(0, 3, 1, 2)
+        out, ctx.saved = table_pool_forward(rois, table, mean, shape, pooled_height, pooled_width, spatial_scale)
+        return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):  # noqa: D102
-        (index, cx, cy, sx, sy, level_x, level_y, dx_ones, dy_ones, box_mean, out, inv_area, bin_w, bin_h,
-         pos_w, pos_h, steps_x, steps_y) = ctx.saved_tensors  # fmt: skip
-        k, ph, pw, c = ctx.sizes
-        g = grad_out.permute(0, 2, 3, 1)  # (K, ph, pw, C)
-        # out = integral / area (0 for a zero-size bin).
-        grad_area = -(g * out).sum((1, 2, 3)) * inv_area  # (K,)
-        gi = g * inv_area[:, None, None, None]
-        # integral[i, j] = anti[i+1, j+1] - anti[i+1, j] - anti[i, j+1] + anti[i, j]
-        padded = F.pad(gi, (0, 0, 1, 1, 1, 1))
-        grad_anti = padded[:, :-1, :-1] - padded[:, :-1, 1:] - padded[:, 1:, :-1] + padded[:, 1:, 1:]
-        # d anti / d (corner x) is the gather with cx replaced by its slope sx; y alike.
-        slope_x = (cy[:, :, None, :, None] * sx[:, None, :, None, :]).reshape(-1, 9)
-        slope_y = (sy[:, :, None, :, None] * cx[:, None, :, None, :]).reshape(-1, 9)
-        both = torch.cat((slope_x, slope_y))
-        deriv = F.embedding_bag(index.repeat(2, 1), ctx.table, per_sample_weights=both, mode="sum")
-        deriv = torch.linalg.vecdot(deriv.view(2, -1, c), grad_anti.reshape(1, -1, c)).view(2, k, ph + 1, pw + 1)
-        grad_ex = deriv[0].sum(1)  # (K, pw+1)
-        grad_ey = deriv[1].sum(2)  # (K, ph+1)
-        # The mean's term: mass[i, j] = dy_ones[i] * dx_ones[j] with ones = sum_b c_b * level_b.
-        grad_mass = torch.linalg.vecdot(gi, box_mean[:, None, None, :])  # (K, ph, pw)
-        grad_dx = (grad_mass * dy_ones[:, :, None]).sum(1)  # (K, pw)
-        grad_dy = (grad_mass * dx_ones[:, None, :]).sum(2)  # (K, ph)
-        grad_ex = grad_ex + (F.pad(grad_dx, (1, 0)) - F.pad(grad_dx, (0, 1))) * (sx * level_x).sum(-1)
-        grad_ey = grad_ey + (F.pad(grad_dy, (1, 0)) - F.pad(grad_dy, (0, 1))) * (sy * level_y).sum(-1)
-        # Corner coordinates: edge_j = x0 + j * bin_w.
-        grad_bin_w = (grad_ex * steps_x).sum(1) + grad_area * bin_h
-        grad_bin_h = (grad_ey * steps_y).sum(1) + grad_area * bin_w
-        grad_w = grad_bin_w * pos_w / pw  # d bin_w / d (x1 - x0), the flat side at a zero size
-        grad_h = grad_bin_h * pos_h / ph
-        grad_box = torch.stack((grad_ex.sum(1) - grad_w, grad_ey.sum(1) - grad_h, grad_w, grad_h), dim=1)
-        grad_rois = F.pad(grad_box * ctx.spatial_scale, (1, 0)).to(ctx.rois_dtype)
+        grad_rois = table_pool_backward(ctx.saved, grad_out)
         return grad_rois, None, None, None, None, None, None
 
 
