@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 from ltr.models.layers.blocks import LinearBlock, conv_block
-from ltr.models.layers.prroi_pool import PrRoIPool2D, table_pool_backward, table_pool_forward
+from ltr.models.layers.prroi_pool import PrRoIPool2D, TableLevels
 
 __all__ = ["AtomIoUNet"]
 
@@ -67,30 +67,29 @@ class _PreparedIoU(torch.autograd.Function):
     bookkeeping would cost about as much as the arithmetic). Parameters and features get no gradient."""
 
     @staticmethod
-    def forward(ctx, proposals, net, pool3, pool4):  # noqa: D102
+    def forward(ctx, proposals, net, levels):  # noqa: D102
         batch, num = proposals.shape[:2]
         rois = _xywh_to_rois(proposals.detach())
-        p3, saved3 = table_pool_forward(rois, pool3.table, pool3.mean, pool3.shape, 5, 5, pool3.spatial_scale)
-        p4, saved4 = table_pool_forward(rois, pool4.table, pool4.mean, pool4.shape, 3, 3, pool4.spatial_scale)
+        (p3, p4), saved = levels.forward(rois)
         r3, active3 = _block_forward(net.fc3_rt, p3)
         r4, active4 = _block_forward(net.fc4_rt, p4)
         iou = net.iou_predictor(torch.cat((r3, r4), dim=1))
-        ctx.state = (net, saved3, saved4, active3, active4, p3.shape, p4.shape, r3.shape[1], proposals.dtype)
+        ctx.state = (net, levels, saved, active3, active4, p3.shape, p4.shape, r3.shape[1], proposals.dtype)
         return iou.reshape(batch, num)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_iou):  # noqa: D102
-        net, saved3, saved4, active3, active4, shape3, shape4, split, dtype = ctx.state
+        net, levels, saved, active3, active4, shape3, shape4, split, dtype = ctx.state
         batch, num = grad_iou.shape
         grad_cat = grad_iou.reshape(-1, 1) * net.iou_predictor.weight  # (K, fc3 + fc4 outputs)
         grad_p3 = _block_backward(net.fc3_rt, active3, grad_cat[:, :split], shape3)
         grad_p4 = _block_backward(net.fc4_rt, active4, grad_cat[:, split:], shape4)
-        grad_rois = table_pool_backward(saved3, grad_p3) + table_pool_backward(saved4, grad_p4)
+        grad_rois = levels.backward(saved, [grad_p3, grad_p4])
         # rois = [batch, x, y, x + w, y + h]
         grad_xy = grad_rois[:, 1:3] + grad_rois[:, 3:5]
         grad = torch.cat((grad_xy, grad_rois[:, 3:5]), dim=1).reshape(batch, num, 4).to(dtype)
-        return grad, None, None, None
+        return grad, None, None
 
 
 class AtomIoUNet(nn.Module):
@@ -237,14 +236,25 @@ class AtomIoUNet(nn.Module):
         mod3, mod4 = modulation
         c3_t, c4_t = feat
         batch = c3_t.shape[0]
-        pool3 = self.prroi_pool3t.prepare(c3_t * mod3.reshape(batch, -1, 1, 1))
-        pool4 = self.prroi_pool4t.prepare(c4_t * mod4.reshape(batch, -1, 1, 1))
-        fused = not self.training and not (pool3.table.requires_grad or pool4.table.requires_grad)
+        c3_t_att = c3_t * mod3.reshape(batch, -1, 1, 1)
+        c4_t_att = c4_t * mod4.reshape(batch, -1, 1, 1)
+        fused = not self.training and not (c3_t_att.requires_grad or c4_t_att.requires_grad)
         fused &= all(block.bn is not None and block.relu is not None for block in (self.fc3_rt, self.fc4_rt))
+        fused &= c3_t_att.shape[1] == c4_t_att.shape[1]  # one stacked table for both maps
+        if fused:
+            pools = (self.prroi_pool3t, self.prroi_pool4t)
+            levels = TableLevels(
+                [c3_t_att, c4_t_att],
+                [(p.pooled_height, p.pooled_width) for p in pools],
+                [p.spatial_scale for p in pools],
+            )
+        else:
+            pool3 = self.prroi_pool3t.prepare(c3_t_att)
+            pool4 = self.prroi_pool4t.prepare(c4_t_att)
 
         def predict(proposals: torch.Tensor) -> torch.Tensor:
             if fused:
-                return _PreparedIoU.apply(proposals, self, pool3, pool4)
+                return _PreparedIoU.apply(proposals, self, levels)
             rois = _xywh_to_rois(proposals)
             fc34_rt = torch.cat((self.fc3_rt(pool3(rois)), self.fc4_rt(pool4(rois))), dim=1)
             return self.iou_predictor(fc34_rt).reshape(proposals.shape[:2])

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-__all__ = ["PrRoIPool2D", "PreparedPrRoIPool", "prroi_pool2d", "table_pool_backward", "table_pool_forward"]
+__all__ = ["PrRoIPool2D", "PreparedPrRoIPool", "TableLevels", "prroi_pool2d"]
 
 # "auto" uses the dense separable form on a single image while the number of boxes times the pooled size stays
 # below this; past it the summed-area table wins on CPU (the separable form costs about C*H*W per box and pooled
@@ -415,10 +415,11 @@ def _pool_sat(
     return _sat_read(table, mean, tuple(features.shape), rois, pooled_height, pooled_width, spatial_scale)
 
 
-def _spline_and_slope(coord: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """:func:`_spline_weights` plus the derivative of the weights with respect to ``coord`` (0 where clamped)."""
-    inside = (coord > -1.0) & (coord < float(size))
-    coord = coord.clamp(-1.0, float(size))
+def _spline_and_slope(coord: torch.Tensor, size: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`_spline_weights` plus the derivative of the weights with respect to ``coord`` (0 where clamped);
+    ``size`` is a tensor broadcasting against ``coord`` (one map size per level)."""
+    inside = (coord > -1.0) & (coord < size)
+    coord = torch.minimum(coord.clamp_min(-1.0), size)
     cell = coord.floor()
     f = coord - cell
     weights = torch.stack(((1 - f) * (1 - f) * 0.5, 0.5 + f - f * f, f * f * 0.5), dim=-1)
@@ -426,122 +427,175 @@ def _spline_and_slope(coord: torch.Tensor, size: int) -> tuple[torch.Tensor, tor
     return cell.long(), weights, slopes
 
 
-def table_pool_forward(
-    rois: torch.Tensor,
-    table: torch.Tensor,
-    mean: torch.Tensor,
-    shape: tuple[int, int, int, int],
-    pooled_height: int,
-    pooled_width: int,
-    spatial_scale: float,
-) -> tuple[torch.Tensor, tuple]:
-    """PrRoIPool of ``rois`` (K, 5) read from a :func:`_sat_table` of maps of ``shape``, without autograd.
+class TableLevels:
+    """Summed-area tables of one or more feature maps (same batch and channels), pooled together.
 
-    Per bin corner the antiderivative is ``sum_ab cy_a cx_b T[n + a, m + b]`` (3 x 3 table rows; spline weights
-    of the corner coordinates, see :func:`_spline_weights`), one fused weighted gather.
+    Each level has its own pooled size and spatial scale; the tables are stacked so that all levels of all boxes
+    are read with one fused gather, and levels with fewer bins are padded with empty bins (repeated last edges, whose
+    values and gradients are exactly 0). This is what keeps the per-call op count low for the IoU-Net's two pools.
 
-    Returns:
-        The pooled values (K, C, ph, pw) (a channels-last view) and the state :func:`table_pool_backward` needs.
+    Args:
+        features: one (B, C, H_l, W_l) map per level.
+        pooled_sizes: (ph_l, pw_l) per level.
+        spatial_scales: feature-map pixels per input pixel, per level.
     """
-    _, c, h, w = shape
-    ph, pw = pooled_height, pooled_width
-    k = rois.shape[0]
-    hp, wp = h + 4, w + 4
-    dtype = table.dtype
-    box = rois[:, 1:].to(dtype) * spatial_scale
-    x0, y0, x1, y1 = box.unbind(1)
-    pos_w, pos_h = x1 > x0, y1 > y0
-    bin_w = torch.where(pos_w, x1 - x0, 0.0) / pw
-    bin_h = torch.where(pos_h, y1 - y0, 0.0) / ph
-    steps_x = torch.arange(pw + 1, dtype=dtype, device=rois.device)
-    steps_y = torch.arange(ph + 1, dtype=dtype, device=rois.device)
-    cell_x, cx, sx = _spline_and_slope(torch.addcmul(x0[:, None], bin_w[:, None], steps_x), w)  # (K, pw+1, 3)
-    cell_y, cy, sy = _spline_and_slope(torch.addcmul(y0[:, None], bin_h[:, None], steps_y), h)  # (K, ph+1, 3)
 
-    batch = rois[:, 0].round().long()
-    base = (batch[:, None, None] * hp + cell_y[:, :, None] + 1) * wp + cell_x[:, None, :] + 1  # (K, ph+1, pw+1)
-    taps = torch.arange(3, device=base.device)
-    taps = (taps[:, None] * wp + taps).reshape(9)
-    index = (base[..., None] + taps).reshape(-1, 9)
-    tap_weights = (cy[:, :, None, :, None] * cx[:, None, :, None, :]).reshape(-1, 9)
-    anti = F.embedding_bag(index, table, per_sample_weights=tap_weights, mode="sum").view(k, ph + 1, pw + 1, c)
-    along_x = anti[:, :, 1:] - anti[:, :, :-1]
-    integral = along_x[:, 1:] - along_x[:, :-1]  # (K, ph, pw, C)
+    def __init__(
+        self,
+        features: list[torch.Tensor],
+        pooled_sizes: list[tuple[int, int]],
+        spatial_scales: list[float],
+    ) -> None:
+        if not features or not len(features) == len(pooled_sizes) == len(spatial_scales):
+            raise ValueError("one pooled size and one spatial scale per feature map are needed")
+        for f in features:
+            if f.dim() != 4 or f.shape[:2] != features[0].shape[:2]:
+                raise ValueError(
+                    f"features must be (B, C, H, W) with a common B and C, got {[tuple(x.shape) for x in features]}"
+                )
+        self.shapes = [tuple(f.shape) for f in features]
+        self.pooled_sizes = [(int(ph), int(pw)) for ph, pw in pooled_sizes]
+        self.spatial_scales = [float(s) for s in spatial_scales]
+        tables, means = zip(*(_sat_table(f) for f in features), strict=True)
+        self.table = torch.cat(tables) if len(tables) > 1 else tables[0]
+        self.mean = torch.stack(means, 1)  # (B, L, C)
+        self.requires_grad = self.table.requires_grad
 
-    offsets = torch.arange(3, device=base.device)
-    level_x = (cell_x[..., None] + offsets).clamp(0, w).to(dtype)  # (K, pw+1, 3)
-    level_y = (cell_y[..., None] + offsets).clamp(0, h).to(dtype)
-    ones_x = (cx * level_x).sum(-1)  # (K, pw+1)
-    ones_y = (cy * level_y).sum(-1)
-    dx_ones, dy_ones = ones_x[:, 1:] - ones_x[:, :-1], ones_y[:, 1:] - ones_y[:, :-1]
-    box_mean = mean[batch]  # (K, C)
-    mass = dy_ones[:, :, None] * dx_ones[:, None, :]
-    integral = torch.addcmul(integral, mass[..., None], box_mean[:, None, None, :])
-    area = bin_w * bin_h
-    inv_area = torch.where(area > 0, 1.0 / torch.where(area > 0, area, 1.0), 0.0)
-    out = integral * inv_area[:, None, None, None]
+        ref = features[0]
+        dev, dtype = ref.device, ref.dtype
+        self.ny = max(ph for ph, _ in self.pooled_sizes)
+        self.nx = max(pw for _, pw in self.pooled_sizes)
+        heights = [shape[2] for shape in self.shapes]
+        widths = [shape[3] for shape in self.shapes]
 
-    saved = (
-        index, cx, cy, sx, sy, level_x, level_y, dx_ones, dy_ones, box_mean, out, inv_area, bin_w, bin_h,
-        pos_w, pos_h, steps_x, steps_y, table, (k, ph, pw, c), spatial_scale, rois.dtype,
-    )  # fmt: skip
-    return out.permute(0, 3, 1, 2), saved
+        def steps(n_max: int, n: int) -> list[float]:
+            return [float(min(i, n)) for i in range(n_max + 1)]
 
+        self.steps_x = torch.tensor([steps(self.nx, pw) for _, pw in self.pooled_sizes], dtype=dtype, device=dev)
+        self.steps_y = torch.tensor([steps(self.ny, ph) for ph, _ in self.pooled_sizes], dtype=dtype, device=dev)
+        self.pooled = torch.tensor([[pw, ph] for ph, pw in self.pooled_sizes], dtype=dtype, device=dev)  # (L, 2)
+        self.scale = torch.tensor(self.spatial_scales, dtype=dtype, device=dev)
+        self.size_w = torch.tensor(widths, dtype=dtype, device=dev)[:, None]  # (L, 1)
+        self.size_h = torch.tensor(heights, dtype=dtype, device=dev)[:, None]
+        rows = [(h + 4) * (w + 4) * ref.shape[0] for h, w in zip(heights, widths, strict=True)]
+        offsets = [sum(rows[:i]) for i in range(len(rows))]
+        self.offset = torch.tensor(offsets, device=dev)
+        self.hp = torch.tensor([h + 4 for h in heights], device=dev)
+        self.wp = torch.tensor([w + 4 for w in widths], device=dev)
+        taps = torch.arange(3, device=dev)
+        self.taps = (taps[None, :, None] * self.wp[:, None, None] + taps).reshape(-1, 9)  # (L, 9)
+        self.tap_offsets = taps
 
-def table_pool_backward(saved: tuple, grad_out: torch.Tensor) -> torch.Tensor:
-    """Gradient with respect to the rois (K, 5) of :func:`table_pool_forward`, given ``grad_out`` (K, C, ph, pw).
+    def forward(self, rois: torch.Tensor) -> tuple[list[torch.Tensor], tuple]:
+        """Pool ``rois`` (K, 5) at every level, without autograd.
 
-    The derivative of a corner's antiderivative along x is the same gather with ``cx`` replaced by the weights'
-    closed-form slopes (y alike): two more gathers, dotted with the corner gradients, then the chain rule down to
-    the box corners. The table is a constant (tracking: features are fixed while the boxes move).
-    """
-    (index, cx, cy, sx, sy, level_x, level_y, dx_ones, dy_ones, box_mean, out, inv_area, bin_w, bin_h,
-     pos_w, pos_h, steps_x, steps_y, table, (k, ph, pw, c), spatial_scale, rois_dtype) = saved  # fmt: skip
-    g = grad_out.permute(0, 2, 3, 1)  # (K, ph, pw, C)
-    # out = integral / area (0 for a zero-size bin).
-    grad_area = -(g * out).sum((1, 2, 3)) * inv_area  # (K,)
-    gi = g * inv_area[:, None, None, None]
-    # integral[i, j] = anti[i+1, j+1] - anti[i+1, j] - anti[i, j+1] + anti[i, j]
-    padded = F.pad(gi, (0, 0, 1, 1, 1, 1))
-    grad_anti = padded[:, :-1, :-1] - padded[:, :-1, 1:] - padded[:, 1:, :-1] + padded[:, 1:, 1:]
-    # d anti / d (corner x) is the gather with cx replaced by its slope sx; y alike.
-    slope_x = (cy[:, :, None, :, None] * sx[:, None, :, None, :]).reshape(-1, 9)
-    slope_y = (sy[:, :, None, :, None] * cx[:, None, :, None, :]).reshape(-1, 9)
-    both = torch.cat((slope_x, slope_y))
-    deriv = F.embedding_bag(index.repeat(2, 1), table, per_sample_weights=both, mode="sum")
-    deriv = torch.linalg.vecdot(deriv.view(2, -1, c), grad_anti.reshape(1, -1, c)).view(2, k, ph + 1, pw + 1)
-    grad_ex = deriv[0].sum(1)  # (K, pw+1)
-    grad_ey = deriv[1].sum(2)  # (K, ph+1)
-    # The mean's term: mass[i, j] = dy_ones[i] * dx_ones[j] with ones = sum_b c_b * level_b.
-    grad_mass = torch.linalg.vecdot(gi, box_mean[:, None, None, :])  # (K, ph, pw)
-    grad_dx = (grad_mass * dy_ones[:, :, None]).sum(1)  # (K, pw)
-    grad_dy = (grad_mass * dx_ones[:, None, :]).sum(2)  # (K, ph)
-    grad_ex = grad_ex + (F.pad(grad_dx, (1, 0)) - F.pad(grad_dx, (0, 1))) * (sx * level_x).sum(-1)
-    grad_ey = grad_ey + (F.pad(grad_dy, (1, 0)) - F.pad(grad_dy, (0, 1))) * (sy * level_y).sum(-1)
-    # Corner coordinates: edge_j = x0 + j * bin_w.
-    grad_bin_w = (grad_ex * steps_x).sum(1) + grad_area * bin_h
-    grad_bin_h = (grad_ey * steps_y).sum(1) + grad_area * bin_w
-    grad_w = grad_bin_w * pos_w / pw  # d bin_w / d (x1 - x0), the flat side at a zero size
-    grad_h = grad_bin_h * pos_h / ph
-    grad_box = torch.stack((grad_ex.sum(1) - grad_w, grad_ey.sum(1) - grad_h, grad_w, grad_h), dim=1)
-    grad_rois = F.pad(grad_box * spatial_scale, (1, 0)).to(rois_dtype)
-    return grad_rois
+        Returns:
+            Per level the pooled values (K, C, ph_l, pw_l) (channels-last views), and the state
+            :meth:`backward` needs.
+        """
+        k = rois.shape[0]
+        c = self.table.shape[1]
+        ny, nx = self.ny, self.nx
+        dtype = self.table.dtype
+        box = rois[:, None, 1:].to(dtype) * self.scale[:, None]  # (K, L, 4)
+        x0, y0, x1, y1 = box.unbind(-1)
+        pos_w, pos_h = x1 > x0, y1 > y0
+        bin_w = torch.where(pos_w, x1 - x0, 0.0) / self.pooled[:, 0]
+        bin_h = torch.where(pos_h, y1 - y0, 0.0) / self.pooled[:, 1]
+        cell_x, cx, sx = _spline_and_slope(torch.addcmul(x0[..., None], bin_w[..., None], self.steps_x), self.size_w)
+        cell_y, cy, sy = _spline_and_slope(torch.addcmul(y0[..., None], bin_h[..., None], self.steps_y), self.size_h)
+
+        batch = rois[:, 0].round().long()
+        base = (batch[:, None, None, None] * self.hp[:, None, None] + cell_y[..., None] + 1) * self.wp[
+            :, None, None
+        ] + (cell_x[:, :, None, :] + 1 + self.offset[:, None, None])  # (K, L, ny+1, nx+1)
+        index = (base[..., None] + self.taps[:, None, None, :]).reshape(-1, 9)
+        tap_weights = (cy[:, :, :, None, :, None] * cx[:, :, None, :, None, :]).reshape(-1, 9)
+        anti = F.embedding_bag(index, self.table, per_sample_weights=tap_weights, mode="sum")
+        anti = anti.view(k, -1, ny + 1, nx + 1, c)
+        along_x = anti[:, :, :, 1:] - anti[:, :, :, :-1]
+        integral = along_x[:, :, 1:] - along_x[:, :, :-1]  # (K, L, ny, nx, C)
+
+        # Add back the mean: a constant map's prefix sum along an axis is clamp(t, 0, size).
+        level_x = torch.minimum((cell_x[..., None] + self.tap_offsets).clamp_min(0).to(dtype), self.size_w[..., None])
+        level_y = torch.minimum((cell_y[..., None] + self.tap_offsets).clamp_min(0).to(dtype), self.size_h[..., None])
+        ones_x = (cx * level_x).sum(-1)  # (K, L, nx+1)
+        ones_y = (cy * level_y).sum(-1)
+        dx_ones, dy_ones = ones_x[..., 1:] - ones_x[..., :-1], ones_y[..., 1:] - ones_y[..., :-1]
+        box_mean = self.mean[batch]  # (K, L, C)
+        mass = dy_ones[..., :, None] * dx_ones[..., None, :]  # (K, L, ny, nx)
+        integral = torch.addcmul(integral, mass[..., None], box_mean[:, :, None, None, :])
+        area = bin_w * bin_h
+        inv_area = torch.where(area > 0, 1.0 / torch.where(area > 0, area, 1.0), 0.0)  # (K, L)
+        out = integral * inv_area[..., None, None, None]
+
+        outs = [out[:, i, :ph, :pw].permute(0, 3, 1, 2) for i, (ph, pw) in enumerate(self.pooled_sizes)]
+        saved = (index, cx, cy, sx, sy, level_x, level_y, dx_ones, dy_ones, box_mean, out, inv_area, bin_w, bin_h,
+                 pos_w, pos_h, rois.dtype)  # fmt: skip
+        return outs, saved
+
+    def backward(self, saved: tuple, grad_outs: list[torch.Tensor | None]) -> torch.Tensor:
+        """Gradient with respect to the rois (K, 5) of :meth:`forward`, given per level ``grad_out`` (K, C, ph, pw).
+
+        The derivative of a corner's antiderivative along x is the same gather with ``cx`` replaced by the weights'
+        closed-form slopes (y alike): two more gathers, dotted with the corner gradients, then the chain rule down
+        to the box corners. The tables are constants (tracking: features are fixed while the boxes move).
+        """
+        (index, cx, cy, sx, sy, level_x, level_y, dx_ones, dy_ones, box_mean, out, inv_area, bin_w, bin_h,
+         pos_w, pos_h, rois_dtype) = saved  # fmt: skip
+        k, n_levels, ny, nx, c = out.shape
+        if n_levels == 1 and grad_outs[0] is not None:
+            g = grad_outs[0].permute(0, 2, 3, 1)[:, None]
+        else:
+            g = out.new_zeros(out.shape)
+            for i, ((ph, pw), grad) in enumerate(zip(self.pooled_sizes, grad_outs, strict=True)):
+                if grad is not None:
+                    g[:, i, :ph, :pw] = grad.permute(0, 2, 3, 1)
+        # out = integral / area (0 for a zero-size bin).
+        grad_area = -(g * out).sum((2, 3, 4)) * inv_area  # (K, L)
+        gi = g * inv_area[..., None, None, None]
+        # integral[i, j] = anti[i+1, j+1] - anti[i+1, j] - anti[i, j+1] + anti[i, j]
+        padded = F.pad(gi, (0, 0, 1, 1, 1, 1))
+        grad_anti = padded[:, :, :-1, :-1] - padded[:, :, :-1, 1:] - padded[:, :, 1:, :-1] + padded[:, :, 1:, 1:]
+        # d anti / d (corner x) is the gather with cx replaced by its slope sx; y alike.
+        slope_x = (cy[:, :, :, None, :, None] * sx[:, :, None, :, None, :]).reshape(-1, 9)
+        slope_y = (sy[:, :, :, None, :, None] * cx[:, :, None, :, None, :]).reshape(-1, 9)
+        both = torch.cat((slope_x, slope_y))
+        deriv = F.embedding_bag(index.repeat(2, 1), self.table, per_sample_weights=both, mode="sum")
+        deriv = torch.linalg.vecdot(deriv.view(2, -1, c), grad_anti.reshape(1, -1, c))
+        deriv = deriv.view(2, k, n_levels, ny + 1, nx + 1)
+        grad_ex = deriv[0].sum(2)  # (K, L, nx+1)
+        grad_ey = deriv[1].sum(3)  # (K, L, ny+1)
+        # The mean's term: mass[i, j] = dy_ones[i] * dx_ones[j] with ones = sum_b c_b * level_b.
+        grad_mass = torch.linalg.vecdot(gi, box_mean[:, :, None, None, :])  # (K, L, ny, nx)
+        grad_dx = (grad_mass * dy_ones[..., :, None]).sum(2)  # (K, L, nx)
+        grad_dy = (grad_mass * dx_ones[..., None, :]).sum(3)  # (K, L, ny)
+        grad_ex = grad_ex + (F.pad(grad_dx, (1, 0)) - F.pad(grad_dx, (0, 1))) * (sx * level_x).sum(-1)
+        grad_ey = grad_ey + (F.pad(grad_dy, (1, 0)) - F.pad(grad_dy, (0, 1))) * (sy * level_y).sum(-1)
+        # Corner coordinates: edge_j = x0 + steps_j * bin_w.
+        grad_bin_w = (grad_ex * self.steps_x).sum(-1) + grad_area * bin_h
+        grad_bin_h = (grad_ey * self.steps_y).sum(-1) + grad_area * bin_w
+        grad_w = grad_bin_w * pos_w / self.pooled[:, 0]  # d bin_w / d (x1 - x0), the flat side at a zero size
+        grad_h = grad_bin_h * pos_h / self.pooled[:, 1]
+        grad_box = torch.stack((grad_ex.sum(-1) - grad_w, grad_ey.sum(-1) - grad_h, grad_w, grad_h), dim=-1)
+        grad_box = (grad_box * self.scale[:, None]).sum(1)  # (K, 4)
+        return F.pad(grad_box, (1, 0)).to(rois_dtype)
 
 
 class _TableBoxPool(torch.autograd.Function):
-    """Autograd wrapper of :func:`table_pool_forward` / :func:`table_pool_backward` (box gradients only);
-    :func:`_sat_read` is the autograd version that also differentiates the features."""
+    """Autograd wrapper of :meth:`TableLevels.forward` / :meth:`TableLevels.backward` for one level (box gradients
+    only); :func:`_sat_read` is the autograd version that also differentiates the features."""
 
     @staticmethod
-    def forward(ctx, rois, table, mean, shape, pooled_height, pooled_width, spatial_scale):  # noqa: D102
-        out, ctx.saved = table_pool_forward(rois, table, mean, shape, pooled_height, pooled_width, spatial_scale)
-        return out
+    def forward(ctx, rois, levels):  # noqa: D102
+        outs, ctx.saved = levels.forward(rois)
+        ctx.levels = levels
+        return outs[0]
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):  # noqa: D102
-        grad_rois = table_pool_backward(ctx.saved, grad_out)
-        return grad_rois, None, None, None, None, None, None
+        return ctx.levels.backward(ctx.saved, [grad_out]), None
 
 
 class PreparedPrRoIPool:
@@ -562,21 +616,22 @@ class PreparedPrRoIPool:
     def __init__(self, features: torch.Tensor, pooled_height: int, pooled_width: int, spatial_scale: float):
         if features.dim() != 4:
             raise ValueError(f"features must be (B, C, H, W), got shape {tuple(features.shape)}")
+        self.levels = TableLevels([features], [(pooled_height, pooled_width)], [spatial_scale])
         self.shape = tuple(features.shape)
         self.pooled_height, self.pooled_width = int(pooled_height), int(pooled_width)
         self.spatial_scale = float(spatial_scale)
-        self.table, self.mean = _sat_table(features)
 
     def __call__(self, rois: torch.Tensor) -> torch.Tensor:
         """Pool ``rois`` (K, 5) ``[batch_index, x0, y0, x1, y1]`` -> (K, C, pooled_height, pooled_width)."""
         if rois.dim() != 2 or rois.shape[1] != 5:
             raise ValueError(f"rois must be (K, 5), got shape {tuple(rois.shape)}")
         ph, pw = self.pooled_height, self.pooled_width
+        table, mean = self.levels.table, self.levels.mean[:, 0]
         if rois.shape[0] == 0:
-            return self.table.new_zeros(0, self.shape[1], ph, pw) + rois.sum().to(self.table.dtype) * 0
-        if self.table.requires_grad and torch.is_grad_enabled():
-            return _sat_read(self.table, self.mean, self.shape, rois, ph, pw, self.spatial_scale)
-        return _TableBoxPool.apply(rois, self.table, self.mean, self.shape, ph, pw, self.spatial_scale)
+            return table.new_zeros(0, self.shape[1], ph, pw) + rois.sum().to(table.dtype) * 0
+        if self.levels.requires_grad and torch.is_grad_enabled():
+            return _sat_read(table, mean, self.shape, rois, ph, pw, self.spatial_scale)
+        return _TableBoxPool.apply(rois, self.levels)
 
 
 def prroi_pool2d(
