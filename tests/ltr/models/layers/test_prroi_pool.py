@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltr.models.layers.prroi_pool import PrRoIPool2D, _pool_box, prroi_pool2d
+from ltr.models.layers.prroi_pool import PrRoIPool2D, TableLevels, _pool_box, prroi_pool2d
 
 METHODS = ("separable", "sat")
 
@@ -553,3 +553,23 @@ def test_prepared_pool_float32_and_argument_checks():
         prepared(torch.zeros(3, 4))
     with pytest.raises(ValueError, match="features must be"):
         PrRoIPool2D(5, 5, 1 / 8).prepare(torch.zeros(16, 36, 36))
+
+
+def test_table_levels_pool_several_maps_with_padded_bins_exactly():
+    torch.manual_seed(3)
+    f1 = torch.randn(2, 3, 9, 11, dtype=torch.float64)
+    f2 = torch.randn(2, 3, 5, 4, dtype=torch.float64)
+    sizes, scales = [(2, 4), (3, 1)], [1 / 8, 1 / 16]
+    levels = TableLevels([f1, f2], sizes, scales)
+    rois = torch.tensor(PREPARED_ROIS, dtype=torch.float64)
+    outs, saved = levels.forward(rois)
+    grads = [torch.randn_like(o) for o in outs]
+    grad_rois = levels.backward(saved, grads)
+    r = rois.clone().requires_grad_(True)
+    expected = [prroi_pool2d(f, r, ph, pw, s, method="separable") for f, (ph, pw), s in zip((f1, f2), sizes, scales)]
+    for out, exp in zip(outs, expected):
+        torch.testing.assert_close(out, exp.detach(), rtol=0, atol=1e-11)
+    (expected_grad,) = torch.autograd.grad(sum((e * g).sum() for e, g in zip(expected, grads)), r)
+    torch.testing.assert_close(grad_rois, expected_grad, rtol=0, atol=1e-11)
+    with pytest.raises(ValueError, match="common B and C"):
+        TableLevels([f1, f2[:, :2]], sizes, scales)
