@@ -359,6 +359,65 @@ def dimpnet50(
 
 
 @model_constructor
+def dimpnet_tiny(
+    backbone_width: int = 16,
+    filter_size: int = 4,
+    optim_iter: int = 5,
+    optim_init_step: float = 0.9,
+    optim_init_reg: float = 0.1,
+    feat_stride: int = 16,
+    clf_feat_blocks: int = 1,
+    out_feature_dim: int = 64,
+    init_gauss_sigma: float = 1.0,
+    num_dist_bins: int = 10,
+    bin_displacement: float = 0.5,
+    mask_init_factor: float = 3.0,
+    iou_input_dim: Sequence[int] = (64, 64),
+    iou_inter_dim: Sequence[int] = (64, 64),
+    detach_length: float = float("inf"),
+) -> DiMPnet:
+    """A narrow DiMP-18 that trains from scratch on a CPU (this project's own model; not an official network).
+
+    The backbone is a ResNet-18 whose stages are ``backbone_width * (1, 2, 4, 8)`` channels wide (16: 0.18 M
+    parameters up to ``layer3``, against 2.8 M), so ``layer2``/``layer3`` carry ``2 * width``/``4 * width``
+    channels; the classifier and its steepest-descent learner are DiMP's, narrowed to match, and the IoU-Net keeps
+    its fixed inner widths on narrower inputs (about 2.2 M parameters in all, 0.65 M of them in the unused
+    ``layer4``/``fc`` kept for the standard backbone layout). Other arguments as
+    :func:`dimpnet18`; there are no pretrained weights.
+    """
+    backbone_net = backbones.resnet18(pretrained=False, inplanes=backbone_width)
+    clf_feature_extractor = clf_features.residual_basic_block(
+        feature_dim=4 * backbone_width,
+        num_blocks=clf_feat_blocks,
+        l2norm=True,
+        final_conv=True,
+        norm_scale=norm_scale(True, out_feature_dim, filter_size),
+        out_dim=out_feature_dim,
+    )
+    initializer, optimizer = dimp_gn_learner(
+        filter_size,
+        out_feature_dim,
+        False,
+        feat_stride,
+        optim_iter,
+        optim_init_step,
+        optim_init_reg,
+        init_gauss_sigma,
+        num_dist_bins,
+        bin_displacement,
+        mask_init_factor,
+        "relu",
+        None,
+        "sigmoid",
+        detach_length,
+    )
+    bb_regressor = AtomIoUNet(
+        input_dim=(2 * backbone_width, 4 * backbone_width), pred_input_dim=iou_input_dim, pred_inter_dim=iou_inter_dim
+    )
+    return _assemble(backbone_net, clf_feature_extractor, initializer, optimizer, filter_size, "layer3", bb_regressor)
+
+
+@model_constructor
 def L2dimpnet18(
     filter_size: int = 1,
     optim_iter: int = 5,

@@ -133,3 +133,23 @@ def test_default_constructors_and_variants():
     frozen = dimpnet.klcedimpnet18(backbone_pretrained=False, train_feature_extractor=False, init_pool_square=True)
     assert not any(p.requires_grad for p in frozen.feature_extractor.parameters())
     assert frozen.classifier.filter_initializer.filter_pool.pool_square
+
+
+def test_dimpnet_tiny_trains_and_reloads_through_its_constructor():
+    torch.manual_seed(0)
+    net = dimpnet.dimpnet_tiny()
+    assert net.constructor.fun_name == "dimpnet_tiny"
+    assert net.constructor.fun_module == "ltr.models.tracking.dimpnet"
+    assert net.classifier.filter_size == 4
+    train = torch.randn(2, 2, 3, 128, 128)
+    test = torch.randn(1, 2, 3, 128, 128)
+    boxes = torch.tensor([40.0, 36.0, 40.0, 48.0]).repeat(2, 2, 1)
+    proposals = boxes[:1, :, None].repeat(1, 1, 4, 1) + torch.randn(1, 2, 4, 4)
+    scores, iou = net(train, test, boxes, proposals)
+    assert [s.shape for s in scores] == [(1, 2, 9, 9)] * 6  # initial filter + 5 steepest-descent iterates
+    assert iou.shape == (1, 2, 4)
+    (scores[-1].square().mean() + iou.square().mean()).backward()
+    assert net.feature_extractor.layer3[0].conv1.weight.grad.abs().sum() > 0
+    assert net.feature_extractor.layer4[0].conv1.weight.grad is None  # unused stage
+    rebuilt = net.constructor.get()
+    rebuilt.load_state_dict(net.state_dict())
