@@ -1,6 +1,6 @@
 """ltr: Learning Tracking Representations, the training framework (datasets, models, actors, trainers).
 
-As in the original, ``ltr.load_network`` and ``ltr.model_constructor`` are available at the top level; they are
+As in the original, ``ltr.load_network``, ``ltr.model_constructor`` and ``ltr.MultiGPU`` are available at the top level; they are
 loaded on first access so that ``import ltr`` stays cheap.
 """
 
@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "load_network": ("ltr.admin.loading", "load_network"),
     "model_constructor": ("ltr.admin.model_constructor", "model_constructor"),
+    "MultiGPU": ("ltr.admin.multigpu", "MultiGPU"),
 }
 
 __all__ = ["__version__", *_LAZY]
