@@ -1,7 +1,7 @@
 """ltr: Learning Tracking Representations, the training framework (datasets, models, actors, trainers).
 
-As in the original, ``ltr.load_network``, ``ltr.model_constructor`` and ``ltr.MultiGPU`` are available at the top level; they are
-loaded on first access so that ``import ltr`` stays cheap.
+As in the original, ``ltr.load_network``, ``ltr.model_constructor`` and ``ltr.MultiGPU`` are available at the top
+level; they are loaded on first access so that ``import ltr`` stays cheap.
 """
 
 from __future__ import annotations
