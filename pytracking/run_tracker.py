@@ -53,6 +53,7 @@ def run_tracker(
     visdom_info: dict | None = None,
     *,
     dataset: Any = None,
+    trust_checkpoint: bool = False,
 ) -> Any:
     """Run tracker ``tracker_name`` with parameter file ``tracker_param`` on a dataset and save the results.
 
@@ -67,21 +68,26 @@ def run_tracker(
         visdom_info: ``{'use_visdom': bool, 'server': str, 'port': int}`` for the debug dashboard.
         dataset: a dataset (``SequenceList``, ``BaseDataset`` or list of sequences) to use instead of
             ``dataset_name``.
+        trust_checkpoint: load the networks without the safe-unpickling allowlist (only for files from a trusted
+            source).
 
     Returns:
         The :class:`pytracking.evaluation.running.RunSummary` of the run.
 
     Raises:
         ModuleNotFoundError: unknown tracker or parameter file (checked before any sequence runs).
+        ltr.admin.loading.CheckpointNotFoundError: a network file of the parameters is missing (checked before
+            any sequence runs; the message names the file, the directories searched and the download command).
     """
     from pytracking.evaluation.datasets import get_dataset
     from pytracking.evaluation.running import run_dataset
     from pytracking.evaluation.tracker import Tracker
+    from pytracking.features.net_wrappers import check_networks
 
-    tracker = Tracker(tracker_name, tracker_param, run_id)
-    # Fail now on a misspelled tracker or parameter name, not once per sequence.
+    tracker = Tracker(tracker_name, tracker_param, run_id, trust_checkpoint=trust_checkpoint)
+    # Fail now on a misspelled tracker or parameter name or a missing network file, not once per sequence.
     _ = tracker.tracker_class
-    tracker.get_parameters()
+    check_networks(tracker.get_parameters())
 
     sequences = select_sequences(get_dataset(dataset_name) if dataset is None else dataset, sequence)
     return run_dataset(sequences, [tracker], debug=debug, threads=threads, visdom_info=visdom_info)
@@ -106,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--visdom_server", type=str, default="127.0.0.1", help="Server for visdom.")
     parser.add_argument("--visdom_port", type=int, default=8097, help="Port for visdom.")
+    parser.add_argument(
+        "--trust-checkpoint",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="Load network files without the safe-unpickling allowlist (only for files from a trusted source).",
+    )
     return parser
 
 
@@ -124,6 +136,7 @@ def main(argv: SequenceType[str] | None = None) -> int:
             args.debug,
             args.threads,
             visdom_info,
+            trust_checkpoint=args.trust_checkpoint,
         )
     except (ModuleNotFoundError, KeyError, IndexError, FileNotFoundError, ValueError) as e:
         if args.debug:

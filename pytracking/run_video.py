@@ -36,6 +36,8 @@ def run_video(
     save_results: bool = False,
     run_id: int | None = None,
     display: Any = None,
+    *,
+    trust_checkpoint: bool = False,
 ) -> Any:
     """Run the tracker on ``videofile``; see :func:`pytracking.evaluation.live.run_video` (same arguments).
 
@@ -44,7 +46,17 @@ def run_video(
     """
     from pytracking.evaluation import live  # imported here so that --help does not load torch
 
-    return live.run_video(tracker_name, tracker_param, videofile, optional_box, debug, save_results, run_id, display)
+    return live.run_video(
+        tracker_name,
+        tracker_param,
+        videofile,
+        optional_box,
+        debug,
+        save_results,
+        run_id,
+        display,
+        trust_checkpoint=trust_checkpoint,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,12 +89,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="Show the tracking in a window (default: when OpenCV can open one).",
     )
+    parser.add_argument(
+        "--trust-checkpoint",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="Load network files without the safe-unpickling allowlist (only for files from a trusted source).",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``), run, print a summary; returns the exit status (2 on errors)."""
     args = build_parser().parse_args(argv)
+    from ltr.admin.loading import CheckpointError
     from pytracking.evaluation import live
 
     display = None
@@ -98,9 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.save_results,
             args.runid,
             display,
+            trust_checkpoint=args.trust_checkpoint,
         )
     except (
         FileNotFoundError,
+        CheckpointError,
         live.VideoSourceError,
         live.GuiUnavailableError,
         ModuleNotFoundError,

@@ -60,20 +60,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--source", type=str, default="0", help="Camera index, or a video file / stream URL standing in for a camera."
     )
+    parser.add_argument(
+        "--trust-checkpoint",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="Load network files without the safe-unpickling allowlist (only for files from a trusted source).",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``) and run; returns the exit status (2 on errors)."""
     args = build_parser().parse_args(argv)
+    from ltr.admin.loading import CheckpointError
     from pytracking.evaluation import live
 
     visdom_info = {"use_visdom": args.use_visdom, "server": args.visdom_server, "port": args.visdom_port}
     try:
         result = live.run_webcam(
-            args.tracker_name, args.tracker_param, args.debug, visdom_info, live.parse_source(args.source)
+            args.tracker_name,
+            args.tracker_param,
+            args.debug,
+            visdom_info,
+            live.parse_source(args.source),
+            trust_checkpoint=args.trust_checkpoint,
         )
-    except (FileNotFoundError, live.VideoSourceError, live.GuiUnavailableError, ModuleNotFoundError) as e:
+    except (
+        FileNotFoundError,
+        CheckpointError,
+        live.VideoSourceError,
+        live.GuiUnavailableError,
+        ModuleNotFoundError,
+    ) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"{result.num_frames} frames, {len(result.events)} events ({', '.join(result.kinds())})")

@@ -727,6 +727,7 @@ def run_live_loop(
     *,
     delay_ms: int = 1,
     max_frames: int | None = None,
+    trust_checkpoint: bool = False,
 ) -> LiveResult:
     """Interactive multi-target tracking: read a frame, track all targets, draw them, show, react to the user.
 
@@ -802,13 +803,17 @@ def run_live_loop(
 # Entry points
 
 
-def _prepare_tracker(tracker_name: str, tracker_param: str, run_id: int | None, debug: int | None) -> tuple[Any, Any]:
+def _prepare_tracker(
+    tracker_name: str, tracker_param: str, run_id: int | None, debug: int | None, trust_checkpoint: bool = False
+) -> tuple[Any, Any]:
     """``(Tracker, params)`` with ``params.debug``/``tracker_name``/``param_name`` set, as for a sequence run."""
     from pytracking.evaluation.tracker import Tracker
+    from pytracking.features.net_wrappers import check_networks
 
-    tracker = Tracker(tracker_name, tracker_param, run_id)
+    tracker = Tracker(tracker_name, tracker_param, run_id, trust_checkpoint=trust_checkpoint)
     _ = tracker.tracker_class  # a misspelled tracker name fails here, before any window or camera opens
     params = tracker.get_parameters()
+    check_networks(params)  # so does a missing network file
     params.debug = getattr(params, "debug", 0) if debug is None else debug
     params.tracker_name = tracker.name
     params.param_name = tracker.parameter_name
@@ -881,6 +886,7 @@ def run_video(
     display: Display | None = None,
     *,
     delay_ms: int = 1,
+    trust_checkpoint: bool = False,
 ) -> VideoResult:
     """Track one target through a video file.
 
@@ -899,6 +905,7 @@ def run_video(
         display: show each frame with the box; keys: ``q``/Esc stop, ``r`` select a new box and restart the
             tracker on the current frame. ``None``: no window.
         delay_ms: key polling time per frame when ``display`` is given.
+        trust_checkpoint: load the networks without the safe-unpickling allowlist (trusted files only).
 
     Returns:
         A :class:`VideoResult`.
@@ -909,6 +916,7 @@ def run_video(
         GuiUnavailableError: no box given and no window can be opened to select one.
         ValueError: invalid or cancelled box.
         ModuleNotFoundError: unknown tracker or parameter file.
+        ltr.admin.loading.CheckpointNotFoundError: a network file is missing (a FileNotFoundError).
     """
     from pytracking.evaluation.tracker import seed_everything
 
@@ -917,7 +925,7 @@ def run_video(
         raise FileNotFoundError(f"video file not found: {videofile}")
     if optional_box is not None:
         optional_box = validate_box(optional_box)
-    tracker, params = _prepare_tracker(tracker_name, tracker_param, run_id, debug)
+    tracker, params = _prepare_tracker(tracker_name, tracker_param, run_id, debug, trust_checkpoint)
 
     boxes: list[Box] = []
     times: list[float] = []
@@ -1004,6 +1012,7 @@ def run_webcam(
     run_id: int | None = None,
     delay_ms: int = 1,
     max_frames: int | None = None,
+    trust_checkpoint: bool = False,
 ) -> LiveResult:
     """Interactive multi-target tracking on a camera (or a video file/stream standing in for one).
 
@@ -1021,18 +1030,19 @@ def run_webcam(
         run_id: run number of the tracker.
         delay_ms: how long each frame waits for key presses.
         max_frames: stop after this many frames (``None``: until quit or the source ends).
+        trust_checkpoint: load the networks without the safe-unpickling allowlist (trusted files only).
 
     Returns:
         The :class:`LiveResult` of the loop.
 
     Raises:
         GuiUnavailableError: ``display`` is ``None`` and OpenCV cannot open windows.
-        FileNotFoundError, VideoSourceError: the source cannot be opened.
+        FileNotFoundError, VideoSourceError: the source cannot be opened, or a network file is missing.
         ModuleNotFoundError: unknown tracker or parameter file.
     """
     if display is None:
         require_gui()
-    tracker, params = _prepare_tracker(tracker_name, tracker_param, run_id, debug)
+    tracker, params = _prepare_tracker(tracker_name, tracker_param, run_id, debug, trust_checkpoint)
     if visdom_info is not None:
         params.visdom_info = visdom_info
 

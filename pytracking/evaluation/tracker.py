@@ -127,6 +127,9 @@ class Tracker:
             its module path when sequences run in worker processes (``threads > 0``).
         parameters: a zero-argument callable returning the parameters, used instead of the parameter file (must
             be picklable for ``threads > 0``: a module-level function).
+        trust_checkpoint: load the networks of the parameters without the safe-unpickling allowlist
+            (``--trust-checkpoint``; only for files from a trusted source). Applied by :meth:`get_parameters`,
+            hence also in worker processes.
     """
 
     def __init__(
@@ -140,6 +143,7 @@ class Tracker:
         module_prefix: str = "pytracking",
         tracker_class: type | None = None,
         parameters: Callable[[], Any] | None = None,
+        trust_checkpoint: bool = False,
     ) -> None:
         if run_id is not None and (not isinstance(run_id, (int, np.integer)) or run_id < 0):
             raise ValueError(f"Tracker {name!r}: run_id must be a non-negative int or None, got {run_id!r}")
@@ -150,6 +154,7 @@ class Tracker:
         self.module_prefix = module_prefix
         self._tracker_class = tracker_class
         self._parameters = parameters
+        self.trust_checkpoint = bool(trust_checkpoint)
 
         env = env_settings() if env is None else env
         leaf = parameter_name if self.run_id is None else f"{parameter_name}_{self.run_id:03d}"
@@ -188,14 +193,23 @@ class Tracker:
     def get_parameters(self) -> Any:
         """A fresh parameter object: the override, else ``parameters()`` of the parameter file.
 
+        With ``trust_checkpoint`` every network the parameters hold is marked trusted
+        (:func:`~pytracking.features.net_wrappers.trust_networks`).
+
         Raises:
             ModuleNotFoundError: no such parameter file (the message lists the tracker's parameter files).
         """
         if self._parameters is not None:
-            return self._parameters()
-        parent = f"{self.module_prefix}.parameter.{self.name}"
-        module = _import(f"{parent}.{self.parameter_name}", f"Parameter file {self.parameter_name!r}", parent)
-        return module.parameters()
+            params = self._parameters()
+        else:
+            parent = f"{self.module_prefix}.parameter.{self.name}"
+            module = _import(f"{parent}.{self.parameter_name}", f"Parameter file {self.parameter_name!r}", parent)
+            params = module.parameters()
+        if self.trust_checkpoint:
+            from pytracking.features.net_wrappers import trust_networks
+
+            trust_networks(params)
+        return params
 
     def create_tracker(self, params: Any) -> Any:
         """Instantiate the tracker class with ``params``."""

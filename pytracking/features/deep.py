@@ -42,6 +42,8 @@ class ATOMResNet18(MultiFeatureBase):
         use_gpu: run on CUDA when available.
         *args, **kwargs: :class:`~pytracking.features.featurebase.FeatureBase` arguments (``fparams``,
             ``normalize_power``, ``pool_stride`` ...).
+        trust: load the checkpoint without the safe-unpickling allowlist (see
+            :func:`~pytracking.features.net_wrappers.trust_networks`).
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class ATOMResNet18(MultiFeatureBase):
         net_path: str = "atom_default.pth",
         use_gpu: bool = True,
         *args: Any,
+        trust: bool = False,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
@@ -59,6 +62,7 @@ class ATOMResNet18(MultiFeatureBase):
         self.output_layers = list(output_layers)
         self.net_path = net_path
         self.use_gpu = use_gpu
+        self.trust = trust
         self.net: NetWithBackbone | None = None
         self.iounet_backbone_features: TensorList | None = None
         self._iounet_features: TensorList | None = None
@@ -66,7 +70,7 @@ class ATOMResNet18(MultiFeatureBase):
     def initialize(self) -> None:
         """Load the network (once)."""
         if self.net is None:
-            self.net = NetWithBackbone(net_path=self.net_path, use_gpu=self.use_gpu)
+            self.net = NetWithBackbone(net_path=self.net_path, use_gpu=self.use_gpu, trust=self.trust)
         self.net.initialize()
 
     @property

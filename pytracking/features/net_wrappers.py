@@ -9,12 +9,23 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import FunctionType, MethodType, ModuleType
 from typing import Any
 
 import torch
 
-__all__ = ["IMAGE_FORMATS", "IMAGENET_MEAN", "IMAGENET_STD", "NetWithBackbone", "NetWrapper"]
+__all__ = [
+    "IMAGE_FORMATS",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "NetWithBackbone",
+    "NetWrapper",
+    "check_networks",
+    "network_holders",
+    "trust_networks",
+]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -193,3 +204,95 @@ class NetWithBackbone(NetWrapper):
         ``extract_backbone_features`` (an ordered dict layer name -> (B, C, H', W') for the DiMP/ATOM nets)."""
         self.initialize()
         return self.net.extract_backbone_features(self.preprocess_image(im))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Finding the networks held by tracker parameters
+
+# Leaves of the parameter walk: never holders, and (tensors, modules) too large or self-referential to search.
+_LEAF_TYPES = (
+    str,
+    bytes,
+    int,
+    float,
+    complex,
+    bool,
+    type(None),
+    type,
+    ModuleType,
+    FunctionType,
+    MethodType,
+    torch.Tensor,
+    torch.nn.Module,
+    torch.device,
+    torch.dtype,
+    Path,
+)
+
+
+def network_holders(obj: Any) -> list[Any]:
+    """The objects reachable from ``obj`` that load a network from a file: those with both a ``net_path`` and a
+    ``trust`` attribute, i.e. :class:`NetWrapper` instances and feature objects that create one lazily (e.g.
+    ATOM's :class:`~pytracking.features.deep.ATOMResNet18`).
+
+    The walk follows instance attributes (``vars()``, never ``getattr``, so no network is loaded), mappings and
+    sequences; tensors, modules and loaded networks are not entered.
+
+    Args:
+        obj: tracker parameters (``TrackerParams``) or anything holding them.
+
+    Returns:
+        The holders, each once, in the order found (depth first).
+    """
+    found: list[Any] = []
+    seen: set[int] = set()
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _LEAF_TYPES) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, Mapping):
+            children = list(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            children = list(item)
+        else:
+            attributes = getattr(item, "__dict__", None)
+            if not isinstance(attributes, dict):
+                continue
+            if "net_path" in attributes and "trust" in attributes:
+                found.append(item)
+            children = list(attributes.values())
+        stack.extend(reversed(children))
+    return found
+
+
+def trust_networks(obj: Any, trust: bool = True) -> int:
+    """Set ``trust`` on every network holder reachable from ``obj`` (see :func:`network_holders`).
+
+    With ``trust=True`` the networks are loaded without the safe-unpickling allowlist of
+    ``ltr.admin.loading.safe_load`` (``--trust-checkpoint`` on the command lines): only for files from a trusted
+    source. It takes effect for networks not loaded yet.
+
+    Returns:
+        The number of holders changed.
+    """
+    holders = network_holders(obj)
+    for holder in holders:
+        holder.trust = bool(trust)
+    return len(holders)
+
+
+def check_networks(obj: Any) -> list[Path]:
+    """Check that the file of every network reachable from ``obj`` exists, without loading anything.
+
+    Returns:
+        The resolved files, in the order of :func:`network_holders`.
+
+    Raises:
+        ltr.admin.loading.CheckpointNotFoundError: a file is missing; the message names it, the ``network_path``
+            directories searched and the download command.
+    """
+    from pytracking.utils.loading import find_network
+
+    return [find_network(holder.net_path) for holder in network_holders(obj)]

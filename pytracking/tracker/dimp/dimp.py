@@ -25,7 +25,7 @@ from pytracking.features.preprocessing import numpy_to_torch, sample_patch, samp
 from pytracking.libs import dcf
 from pytracking.tracker.base.basetracker import BaseTracker
 from pytracking.tracker.base.box_refinement import RefinementSettings, optimize_boxes, refine_box
-from pytracking.tracker.base.io_contract import FrameInfo, InitInfo, TrackerOutput
+from pytracking.tracker.base.io_contract import NOT_FOUND_BOX, FrameInfo, InitInfo, TrackerOutput
 from pytracking.tracker.base.localization import LocalizationThresholds, localize_advanced, localize_simple
 from pytracking.tracker.dimp.memory import SampleMemory
 from pytracking.utils.params import TrackerParams
@@ -154,6 +154,14 @@ class DiMP(BaseTracker):
             if p.use_iou_net:
                 self.init_iou_net(init_backbone_feat)
 
+        if self.visdom is not None:
+            # The un-augmented initial sample with the target box (cropped again: one patch, debug views only).
+            init_patch, _ = sample_patch(
+                im, self.init_sample_pos, self.init_sample_scale * self.img_sample_sz, self.img_sample_sz
+            )
+            init_box = self.get_iounet_box(self.pos, self.target_sz, self.init_sample_pos, self.init_sample_scale)
+            self.visdom.register((init_patch, init_box.tolist()), "Tracking", 3, "Init patch")
+
         return {"time": time.perf_counter() - start}
 
     def generate_init_samples(self, im: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -278,6 +286,7 @@ class DiMP(BaseTracker):
         """Locate the target in the next frame and update the model (see the module docstring)."""
         p = self.params
         self.frame_num += 1
+        self.debug_proposals = None  # set by refine_target_box while a debug view is attached
         timer = self.timer
         timer.start()
         im = numpy_to_torch(image)
@@ -325,11 +334,17 @@ class DiMP(BaseTracker):
         timer.lap("update")
 
         max_score = float(scores[scale_ind].max())
-        self.debug_info = {"flag": flag, "max_score": max_score}
+        self.debug_info = {"frame_num": self.frame_num, "flag": flag, "max_score": max_score}
+        if self.visdom is not None:
+            self.visdom.register(scores[scale_ind, 0], "heatmap", 2, "Score Map")
+            self.visdom.register(self.debug_info, "info_dict", 1, "Status")
+            if self.debug_proposals is not None:
+                self.visdom.register((patches[scale_ind], *self.debug_proposals), "bbreg", 3, "IoU-Net proposals")
         if p.output_not_found_box and flag == "not_found":
-            bbox = [-1.0, -1.0, -1.0, -1.0]
+            bbox = list(NOT_FOUND_BOX)
         else:
             bbox = self.current_box()
+        self.visdom_draw_tracking(image, bbox)
         return {"target_bbox": bbox}
 
     def current_box(self) -> list[float]:
@@ -451,9 +466,17 @@ class DiMP(BaseTracker):
             iou_feat = [f[scale_ind : scale_ind + 1].detach() for f in iou_feat]
         self.timer.lap("iou_features")
 
-        box = refine_box(
-            self._iou_function(iou_feat), init_box, RefinementSettings.from_params(p), device=iou_feat[0].device
-        )
+        predict_iou = self._iou_function(iou_feat)
+        if self.visdom is not None:
+            scored = predict_iou
+
+            def predict_iou(boxes: torch.Tensor) -> torch.Tensor:
+                # Keeps the last proposals scored (boxes (N, 4) in patch pixels, IoUs (N,)) for the 'bbreg' block.
+                ious = scored(boxes)
+                self.debug_proposals = (boxes.detach().reshape(-1, 4).cpu(), ious.detach().reshape(-1).cpu())
+                return ious
+
+        box = refine_box(predict_iou, init_box, RefinementSettings.from_params(p), device=iou_feat[0].device)
         self.timer.lap("refinement")
         if box is None:
             return
