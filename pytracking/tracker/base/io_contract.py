@@ -24,10 +24,14 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-__all__ = ["Box", "FrameInfo", "InitInfo", "TrackerOutput", "validate_output"]
+__all__ = ["NOT_FOUND_BOX", "Box", "FrameInfo", "InitInfo", "TrackerOutput", "validate_output"]
 
 Box = list[float]
 """``[x, y, w, h]`` in pixels (floats)."""
+
+NOT_FOUND_BOX = [-1.0, -1.0, -1.0, -1.0]
+"""What a tracker reports instead of a box when it considers the target absent and its parameters ask for it
+(DiMP's ``output_not_found_box``; the VOT long-term convention)."""
 
 
 class InitInfo(TypedDict, total=False):
@@ -83,6 +87,8 @@ def _check_box(box: Any, where: str) -> None:
         raise ValueError(f"{where}: expected a box [x, y, w, h] (4 numbers), got {box!r}")
     if not all(isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(float(v)) for v in box):
         raise ValueError(f"{where}: box values must be finite numbers, got {box!r}")
+    if list(box) == NOT_FOUND_BOX:
+        return
     if box[2] < 0 or box[3] < 0:
         raise ValueError(f"{where}: box width and height must be >= 0, got {box!r}")
 

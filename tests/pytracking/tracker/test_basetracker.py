@@ -102,6 +102,7 @@ def test_validate_output_accepts_valid_outputs():
     validate_output({"target_bbox": [1.5, -2.0, 3.0, 0.0], "time": 0.01, "object_presence_score": 0.0})
     validate_output({"target_bbox": (np.float32(1), 2, 3, 4), "segmentation": seg}, image_shape=(6, 8, 3))
     validate_output({"target_bbox": {"1": [0, 0, 1, 1], "2": [1, 1, 2, 2]}, "object_presence_score": {"1": 1.0}})
+    validate_output({"target_bbox": [-1, -1, -1, -1]})  # the 'not found' convention (NOT_FOUND_BOX)
 
 
 @pytest.mark.parametrize(
@@ -112,6 +113,7 @@ def test_validate_output_accepts_valid_outputs():
         ({"target_bbox": np.array([1, 2, 3, 4])}, r"target_bbox: expected a box"),
         ({"target_bbox": [1, 2, float("nan"), 4]}, "finite"),
         ({"target_bbox": [1, 2, -3, 4]}, ">= 0"),
+        ({"target_bbox": [-1, -1, -1, -2]}, ">= 0"),
         ({"target_bbox": {"2": [1, 2, 3]}}, r"target_bbox\[2\]"),
         ({"time": -1.0}, "non-negative"),
         ({"object_presence_score": 1.5}, r"\[0, 1\]"),
