@@ -9,10 +9,11 @@ Usage::
 For every configuration and box count the script prints the median time (ms) of the forward pass and of
 forward+backward (gradients for the features and the boxes, as in IoU-Net training) for PrRoIPool2D and for
 ``roi_align(..., sampling_ratio=2, aligned=False)`` on the same inputs, and their ratio (> 1: PrRoIPool2D is
-slower). The last column times forward+backward with only the boxes requiring gradients, as in IoU-Net box
-refinement at tracking time (features computed without gradients); roi_align has no gradient for the boxes, so its
-ratio is taken against roi_align's forward+backward above. roi_align is only a speed yardstick: it samples points
-instead of integrating exactly.
+slower). The two are timed alternately and each ratio is the median of the per-pair ratios, which keeps it stable
+when other processes slow the machine down during the run. The last column times forward+backward with only the
+boxes requiring gradients, as in IoU-Net box refinement at tracking time (features computed without gradients);
+roi_align has no gradient for the boxes, so its ratio is taken against roi_align's forward+backward. roi_align is
+only a speed yardstick: it samples points instead of integrating exactly.
 
 ``--layout tracking`` draws the boxes as a tracker's refinement proposals do: jittered copies of one target box
 (instead of boxes spread over the whole crop), which lets the separable form work on a smaller window of the map.
@@ -45,21 +46,6 @@ CONFIGS = [
 ]
 
 
-def _median_ms(fn: Callable[[], object], repeats: int, device: torch.device) -> float:
-    for _ in range(max(3, repeats // 10)):  # warm-up (allocator, kernels, thread pool)
-        fn()
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
-
-
 def _boxes(num: int, image_size: float, gen: torch.Generator, layout: str = "random") -> torch.Tensor:
     """[0, x0, y0, x1, y1] boxes of 20-150 px.
 
@@ -77,6 +63,31 @@ def _boxes(num: int, image_size: float, gen: torch.Generator, layout: str = "ran
         centre = torch.rand(num, 2, generator=gen) * image_size
     corner = centre - size / 2
     return torch.cat([torch.zeros(num, 1), corner, corner + size], dim=1)
+
+
+def _paired_ms(
+    fn: Callable[[], object], ref: Callable[[], object], repeats: int, device: torch.device
+) -> tuple[float, float, float]:
+    """Median times (ms) of ``fn`` and ``ref`` run alternately, and the median of the per-pair time ratios.
+
+    Alternating the two and taking the ratio pair by pair keeps the ratio stable when the machine's speed drifts
+    (other processes, frequency scaling) during the measurement; timing one block after the other does not.
+    """
+    for _ in range(max(3, repeats // 10)):
+        fn()
+        ref()
+    times, ref_times = [], []
+    for _ in range(repeats):
+        for f, out in ((fn, times), (ref, ref_times)):
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+            f()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            out.append(time.perf_counter() - start)
+    ratio = statistics.median(a / b for a, b in zip(times, ref_times, strict=True))
+    return statistics.median(times) * 1e3, statistics.median(ref_times) * 1e3, ratio
 
 
 def _forward_backward(
@@ -125,19 +136,21 @@ def main(argv: list[str] | None = None) -> int:
             def align(f: torch.Tensor, r: torch.Tensor, pooled: int = pooled, scale: float = scale) -> torch.Tensor:
                 return roi_align(f, r, (pooled, pooled), scale, sampling_ratio=2, aligned=False)
 
-            ra_fwd = _median_ms(lambda: align(features, rois), args.repeats, device)  # noqa: B023
-            ra_fb = _median_ms(_forward_backward(align, features, rois), args.repeats, device)
+            ra_fwd_fn = lambda: align(features, rois)  # noqa: B023, E731
+            ra_fb_fn = _forward_backward(align, features, rois)
             for variant, method in variants:
 
                 def pool(f: torch.Tensor, r: torch.Tensor, method: str = method) -> torch.Tensor:
                     return prroi_pool2d(f, r, pooled, pooled, scale, method=method)  # noqa: B023
 
-                fwd = _median_ms(lambda: pool(features, rois), args.repeats, device)  # noqa: B023
-                fb = _median_ms(_forward_backward(pool, features, rois), args.repeats, device)
-                fb_rois = _median_ms(_forward_backward(pool, features, rois, False), args.repeats, device)
+                fwd, ra_fwd, r_fwd = _paired_ms(lambda: pool(features, rois), ra_fwd_fn, args.repeats, device)  # noqa: B023
+                fb, ra_fb, r_fb = _paired_ms(_forward_backward(pool, features, rois), ra_fb_fn, args.repeats, device)
+                fb_rois, _, r_rois = _paired_ms(
+                    _forward_backward(pool, features, rois, False), ra_fb_fn, args.repeats, device
+                )
                 print(
-                    f"{label:26s} {num:5d} {variant:12s} {fwd:8.3f} {ra_fwd:8.3f} {fwd / ra_fwd:6.2f}"
-                    f" {fb:8.3f} {ra_fb:8.3f} {fb / ra_fb:6.2f} {fb_rois:8.3f} {fb_rois / ra_fb:6.2f}"
+                    f"{label:26s} {num:5d} {variant:12s} {fwd:8.3f} {ra_fwd:8.3f} {r_fwd:6.2f}"
+                    f" {fb:8.3f} {ra_fb:8.3f} {r_fb:6.2f} {fb_rois:8.3f} {r_rois:6.2f}"
                 )
     return 0
 
