@@ -1,0 +1,1 @@
+"""Train settings of the bounding-box regressors (ATOM's IoU-Net)."""
