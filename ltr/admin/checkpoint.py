@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["CHECKPOINT_KEYS", "checkpoint_path", "save_checkpoint"]
+__all__ = ["CHECKPOINT_KEYS", "checkpoint_path", "export_network", "save_checkpoint"]
 
 CHECKPOINT_KEYS = (
     "epoch",
@@ -117,3 +117,44 @@ def save_checkpoint(
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def export_network(
+    checkpoint: str | os.PathLike, path: str | os.PathLike, half: bool = False, trust: bool = False
+) -> tuple[Path, str]:
+    """Write the release form of a training checkpoint: the network only, in the official layout.
+
+    The optimizer state, statistics and settings are dropped (``optimizer``/``stats``/``settings`` become None),
+    which shrinks a file several times; ``half`` stores floating-point weights as float16 (halving it again; they
+    are widened back to the network's dtype when loaded). The file is written atomically.
+
+    Args:
+        checkpoint: a checkpoint written by the trainer.
+        path: the release file to write.
+        half: store float weights in float16.
+        trust: load ``checkpoint`` without the safe-unpickling restrictions.
+
+    Returns:
+        The path written and the SHA-256 hex digest of its bytes.
+    """
+    import hashlib
+
+    from ltr.admin.loading import safe_load
+
+    state = safe_load(checkpoint, trust=trust)
+    net = state["net"]
+    if half:
+        net = {k: v.half() if torch.is_floating_point(v) else v for k, v in net.items()}
+    out = save_checkpoint(
+        path,
+        epoch=state.get("epoch"),
+        actor_type=state.get("actor_type"),
+        net_type=state.get("net_type"),
+        net=net,
+        net_info=state.get("net_info"),
+        constructor=state.get("constructor"),
+        optimizer=None,
+        stats=None,
+        settings=None,
+    )
+    return out, hashlib.sha256(out.read_bytes()).hexdigest()
