@@ -198,11 +198,10 @@ def frames_annotation(anno: dict[str, Any], frame_ids: Sequence[int]) -> dict[st
 # Base class
 
 
-class BaseVideoDataset(torch.utils.data.Dataset):
-    """A collection of annotated sequences.
+class DatasetBase(torch.utils.data.Dataset):
+    """What video and image datasets share: name, root, image loader, the capability flags and the class index.
 
-    Subclasses fill ``sequence_list`` (and, with class information, ``class_list`` and ``seq_per_class``) and
-    implement :meth:`get_sequence_info` and :meth:`get_frames`.
+    Subclasses count their items (sequences or images) in ``_count`` and override the flags that apply.
 
     Args:
         name: dataset name (:meth:`get_name`).
@@ -210,39 +209,42 @@ class BaseVideoDataset(torch.utils.data.Dataset):
         image_loader: reads an image file as (H, W, 3) uint8 RGB; default: jpeg4py when usable, else OpenCV.
     """
 
+    item_kind = "items"
+
     def __init__(self, name: str, root: PathLike | None, image_loader: ImageLoader = default_image_loader) -> None:
         self.name = name
         self.root = root
         self.image_loader = image_loader
-        self.sequence_list: list = []
         self.class_list: list[str] = []
-        self.seq_per_class: dict[str, list[int]] = {}
 
     def __len__(self) -> int:
-        """Number of sequences."""
-        return self.get_num_sequences()
+        """Number of items (sequences or images)."""
+        return self._count()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.get_name()!r}, root={self.root!r}, sequences={len(self)})"
+        return f"{type(self).__name__}(name={self.get_name()!r}, root={self.root!r}, {self.item_kind}={len(self)})"
+
+    def _count(self) -> int:
+        raise NotImplementedError
 
     def get_name(self) -> str:
         """Name of the dataset."""
         return self.name
 
     def is_video_sequence(self) -> bool:
-        """Whether the sequences are videos (``False`` for image datasets served as 1-frame sequences)."""
-        return True
+        """Whether the items are videos (``False`` for images, also when served as 1-frame sequences)."""
+        return False
 
     def is_synthetic_video_dataset(self) -> bool:
         """Whether the sequences are synthesised on the fly from single images (e.g. by affine warps)."""
         return False
 
     def is_mot_dataset(self) -> bool:
-        """Whether a sequence annotates several objects."""
+        """Whether an item annotates several objects."""
         return False
 
     def has_class_info(self) -> bool:
-        """Whether the sequences have object classes (:meth:`get_class_list`, :meth:`get_sequences_in_class`)."""
+        """Whether the items have object classes (:meth:`get_class_list` and the per-class lookups)."""
         return False
 
     def has_occlusion_info(self) -> bool:
@@ -253,10 +255,6 @@ class BaseVideoDataset(torch.utils.data.Dataset):
         """Whether target masks are available."""
         return False
 
-    def get_num_sequences(self) -> int:
-        """Number of sequences."""
-        return len(self.sequence_list)
-
     def get_num_classes(self) -> int:
         """Number of object classes."""
         return len(self.class_list)
@@ -265,6 +263,42 @@ class BaseVideoDataset(torch.utils.data.Dataset):
         """Names of the object classes (empty without class information)."""
         return list(self.class_list)
 
+    def _items_in_class(self, class_name: str, per_class: dict[str, list[int]]) -> list[int]:
+        if not self.has_class_info():
+            raise ValueError(f"{self.get_name()}: the dataset has no class information")
+        if class_name not in per_class:
+            raise KeyError(f"{self.get_name()}: unknown class {class_name!r}; classes: {sorted(per_class)}")
+        return list(per_class[class_name])
+
+
+class BaseVideoDataset(DatasetBase):
+    """A collection of annotated sequences.
+
+    Subclasses fill ``sequence_list`` (and, with class information, ``class_list`` and ``seq_per_class``) and
+    implement :meth:`get_sequence_info` and :meth:`get_frames`.
+
+    Args:
+        name, root, image_loader: see :class:`DatasetBase`.
+    """
+
+    item_kind = "sequences"
+
+    def __init__(self, name: str, root: PathLike | None, image_loader: ImageLoader = default_image_loader) -> None:
+        super().__init__(name, root, image_loader)
+        self.sequence_list: list = []
+        self.seq_per_class: dict[str, list[int]] = {}
+
+    def _count(self) -> int:
+        return self.get_num_sequences()
+
+    def is_video_sequence(self) -> bool:
+        """Whether the sequences are videos (``False`` for image datasets served as 1-frame sequences)."""
+        return True
+
+    def get_num_sequences(self) -> int:
+        """Number of sequences."""
+        return len(self.sequence_list)
+
     def get_sequences_in_class(self, class_name: str) -> list[int]:
         """Ids of the sequences whose object belongs to ``class_name``.
 
@@ -272,11 +306,7 @@ class BaseVideoDataset(torch.utils.data.Dataset):
             ValueError: the dataset has no class information.
             KeyError: unknown class (the message lists the classes).
         """
-        if not self.has_class_info():
-            raise ValueError(f"{self.get_name()}: the dataset has no class information")
-        if class_name not in self.seq_per_class:
-            raise KeyError(f"{self.get_name()}: unknown class {class_name!r}; classes: {sorted(self.seq_per_class)}")
-        return list(self.seq_per_class[class_name])
+        return self._items_in_class(class_name, self.seq_per_class)
 
     def get_sequence_info(self, seq_id: int) -> dict[str, torch.Tensor]:
         """Annotation of a whole sequence (see the module docstring for the keys, shapes and types)."""
