@@ -27,6 +27,8 @@ __all__ = [
     "Rotate",
     "Blur",
     "RandomAffine",
+    "expanded_sample_size",
+    "init_transforms",
 ]
 
 SizeLike = int | Sequence[int] | None
@@ -352,3 +354,54 @@ class RandomAffine(Transform):
         h, w = image.shape[-2:]
         out_hw = (h + 2 * self.pad_amount, w + 2 * self.pad_amount)
         return _warp_affine(image, self.matrix((h, w)), out_hw, is_mask, self.border_flag)
+
+
+def expanded_sample_size(img_sample_sz: torch.Tensor, expansion_factor: float | None) -> torch.Tensor:
+    """Size ``[h, w]`` of the first-frame crop that augmentations are applied to before the centre crop back to
+    ``img_sample_sz``: ``factor`` times larger, with the same parity so that the centre crop is symmetric."""
+    if expansion_factor is None:
+        return img_sample_sz.clone()
+    expansion_sz = (img_sample_sz * expansion_factor).long().float()
+    return expansion_sz + (expansion_sz - img_sample_sz) % 2
+
+
+def init_transforms(
+    augmentations: dict,
+    img_sample_sz: torch.Tensor,
+    output_sz: Sequence[int] | None,
+    random_shift_factor: float | None,
+) -> list[Transform]:
+    """The first-frame augmentations of the DCF/DiMP trackers, in the original's order.
+
+    Identity first, then ``shift`` (pixels), ``relativeshift`` (fractions of half the sample size), ``fliplr``,
+    ``blur`` (sigmas), ``scale`` and ``rotate`` (degrees); every non-translation transform also gets a random
+    shift of up to ``random_shift_factor / 2`` of the sample size (torch's global RNG). ``dropout`` is not a
+    transform: trackers add its copies to the features.
+
+    Args:
+        augmentations: the ``params.augmentation`` dict.
+        img_sample_sz: (2,) sample size ``[h, w]``.
+        output_sz: size each transformed crop is cut to (None: keep the input size).
+        random_shift_factor: see above; 0 or None for no random shifts.
+    """
+
+    def rand_shift() -> list[int] | None:
+        if not random_shift_factor:
+            return None
+        return ((torch.rand(2) - 0.5) * img_sample_sz * random_shift_factor).long().tolist()
+
+    transforms: list[Transform] = [Identity(output_sz)]
+    for shift in augmentations.get("shift", []):
+        transforms.append(Translation(shift, output_sz))
+    for rel in augmentations.get("relativeshift", []):
+        shift = (torch.tensor(rel, dtype=torch.float32) * img_sample_sz / 2).long().tolist()
+        transforms.append(Translation(shift, output_sz))
+    if augmentations.get("fliplr", False):
+        transforms.append(FlipHorizontal(output_sz, rand_shift()))
+    for sigma in augmentations.get("blur", []):
+        transforms.append(Blur(sigma, output_sz, rand_shift()))
+    for scale in augmentations.get("scale", []):
+        transforms.append(Scale(scale, output_sz, rand_shift()))
+    for angle in augmentations.get("rotate", []):
+        transforms.append(Rotate(angle, output_sz, rand_shift()))
+    return transforms

@@ -275,34 +275,10 @@ class ATOM(BaseTracker):
         """
         p = self.params
         aug = p.augmentation or {}
-        expansion_sz = self.img_sample_sz.clone()
-        out_sz = None
-        if p.augmentation_expansion_factor is not None and p.augmentation_expansion_factor != 1:
-            expansion_sz = (self.img_sample_sz * p.augmentation_expansion_factor).long().float()
-            # Same parity as the sample size, so that the centre crop back to it is symmetric.
-            expansion_sz += (expansion_sz - self.img_sample_sz) % 2
-            out_sz = self.img_sample_sz.long().tolist()
-
-        def rand_shift() -> list[int] | None:
-            if not p.random_shift_factor:
-                return None
-            return ((torch.rand(2) - 0.5) * self.img_sample_sz * p.random_shift_factor).long().tolist()
-
-        transforms: list[augmentation.Transform] = [augmentation.Identity(out_sz)]
-        for shift in aug.get("shift", []):
-            transforms.append(augmentation.Translation(shift, out_sz))
-        for rel in aug.get("relativeshift", []):
-            shift = (torch.tensor(rel, dtype=torch.float32) * self.img_sample_sz / 2).long().tolist()
-            transforms.append(augmentation.Translation(shift, out_sz))
-        if aug.get("fliplr", False):
-            transforms.append(augmentation.FlipHorizontal(out_sz, rand_shift()))
-        for sigma in aug.get("blur", []):
-            transforms.append(augmentation.Blur(sigma, out_sz, rand_shift()))
-        for scale in aug.get("scale", []):
-            transforms.append(augmentation.Scale(scale, out_sz, rand_shift()))
-        for angle in aug.get("rotate", []):
-            transforms.append(augmentation.Rotate(angle, out_sz, rand_shift()))
-        self.transforms = transforms
+        factor = p.augmentation_expansion_factor
+        expansion_sz = augmentation.expanded_sample_size(self.img_sample_sz, factor)
+        out_sz = None if factor is None or factor == 1 else self.img_sample_sz.long().tolist()
+        self.transforms = augmentation.init_transforms(aug, self.img_sample_sz, out_sz, p.random_shift_factor)
 
         samples = self.features.extract_transformed(
             im, self.pos.round(), self.target_scale, expansion_sz, self.transforms

@@ -171,33 +171,10 @@ class DiMP(BaseTracker):
         """
         p = self.params
         aug = p.augmentation if p.use_augmentation else {}
-        expansion_sz = self.img_sample_sz.clone()
-        if p.use_augmentation and p.augmentation_expansion_factor is not None:
-            expansion_sz = (self.img_sample_sz * p.augmentation_expansion_factor).long().float()
-            # Same parity as the network input, so the centre crop is symmetric.
-            expansion_sz += (expansion_sz - self.img_sample_sz) % 2
+        factor = p.augmentation_expansion_factor if p.use_augmentation else None
+        expansion_sz = augmentation.expanded_sample_size(self.img_sample_sz, factor)
         out_sz = self.img_sample_sz.long().tolist()
-
-        def rand_shift() -> list[int] | None:
-            if not p.random_shift_factor:
-                return None
-            return ((torch.rand(2) - 0.5) * self.img_sample_sz * p.random_shift_factor).long().tolist()
-
-        transforms: list[augmentation.Transform] = [augmentation.Identity(out_sz)]
-        for shift in aug.get("shift", []):
-            transforms.append(augmentation.Translation(shift, out_sz))
-        for rel in aug.get("relativeshift", []):
-            shift = (torch.tensor(rel, dtype=torch.float32) * self.img_sample_sz / 2).long().tolist()
-            transforms.append(augmentation.Translation(shift, out_sz))
-        if aug.get("fliplr", False):
-            transforms.append(augmentation.FlipHorizontal(out_sz, rand_shift()))
-        for sigma in aug.get("blur", []):
-            transforms.append(augmentation.Blur(sigma, out_sz, rand_shift()))
-        for scale in aug.get("scale", []):
-            transforms.append(augmentation.Scale(scale, out_sz, rand_shift()))
-        for angle in aug.get("rotate", []):
-            transforms.append(augmentation.Rotate(angle, out_sz, rand_shift()))
-        self.transforms = transforms
+        self.transforms = augmentation.init_transforms(aug, self.img_sample_sz, out_sz, p.random_shift_factor)
 
         pos = self.pos.round()
         if p.border_mode == "inside":
@@ -217,7 +194,7 @@ class DiMP(BaseTracker):
             patch, _ = sample_patch(im, pos, self.target_scale * expansion_sz, expansion_sz)
             self.init_sample_pos = pos
             self.init_sample_scale = self.target_scale
-        patches = torch.cat([t(patch) for t in transforms])
+        patches = torch.cat([t(patch) for t in self.transforms])
         return self.net.extract_backbone(patches)
 
     def init_classifier(self, init_backbone_feat: dict[str, torch.Tensor]) -> None:

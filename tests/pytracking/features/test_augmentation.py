@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from pytracking.features import augmentation
 from pytracking.features.augmentation import (
     Affine,
     Blur,
@@ -183,3 +184,20 @@ def test_random_affine_randomness_is_reproducible():
 def test_rejects_bad_shapes():
     with pytest.raises(ValueError, match="Expected"):
         Identity()(torch.zeros(3, 4, 4))
+
+
+def test_init_transforms_order_and_shifts():
+    torch.manual_seed(0)
+    sz = torch.tensor([288.0, 288.0])
+    aug = {"fliplr": True, "rotate": [10, -10], "blur": [(3, 1)], "relativeshift": [(0.6, -0.6)], "shift": [(4, 2)]}
+    transforms = augmentation.init_transforms(aug, sz, [288, 288], 1 / 3)
+    kinds = [type(t).__name__ for t in transforms]
+    assert kinds == ["Identity", "Translation", "Translation", "FlipHorizontal", "Blur", "Rotate", "Rotate"]
+    assert list(transforms[1].shift) == [4, 2]
+    assert list(transforms[2].shift) == [86, -86]  # 0.6 * 144, truncated
+    assert all(abs(v) <= 48 for t in transforms[3:] for v in t.shift)  # random shift within (1/3) / 2 of 288
+    assert [type(t).__name__ for t in augmentation.init_transforms({}, sz, None, 0)] == ["Identity"]
+    torch.testing.assert_close(augmentation.expanded_sample_size(sz, 2), torch.tensor([576.0, 576.0]))
+    odd = augmentation.expanded_sample_size(torch.tensor([225.0, 224.0]), 1.5)
+    assert odd.tolist() == [337.0, 336.0]  # same parity as the sample size
+    torch.testing.assert_close(augmentation.expanded_sample_size(sz, None), sz)
