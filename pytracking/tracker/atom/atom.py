@@ -32,6 +32,7 @@ from pytracking.tracker.base.basetracker import BaseTracker
 from pytracking.tracker.base.box_refinement import RefinementSettings, refine_box
 from pytracking.tracker.base.io_contract import FrameInfo, InitInfo, TrackerOutput
 from pytracking.tracker.base.localization import LocalizationThresholds, localize_advanced, localize_simple
+from pytracking.tracker.base.target_state import TargetStateMixin
 from pytracking.tracker.dimp.memory import SampleMemory
 from pytracking.utils.params import TrackerParams
 
@@ -49,7 +50,7 @@ _BOX_PRESERVING = (
 )
 
 
-class ATOM(BaseTracker):
+class ATOM(TargetStateMixin, BaseTracker):
     """ATOM tracker. ``params.features`` is a ``MultiResolutionExtractor`` holding an ``ATOMResNet18`` feature
     whose ``fparams.feature_params`` carry the per-feature parameters (:attr:`FEATURE_DEFAULTS`)."""
 
@@ -472,12 +473,6 @@ class ATOM(BaseTracker):
         self.visdom_draw_tracking(image, bbox)
         return {"target_bbox": bbox}
 
-    def current_box(self) -> list[float]:
-        """The current state as ``[x, y, w, h]``."""
-        cy, cx = (float(v) for v in self.pos)
-        h, w = (float(v) for v in self.target_sz)
-        return [cx - (w - 1) / 2, cy - (h - 1) / 2, w, h]
-
     def extract_processed_sample(
         self, im: torch.Tensor, pos: torch.Tensor, scales: torch.Tensor, sz: torch.Tensor
     ) -> TensorList:
@@ -561,23 +556,6 @@ class ATOM(BaseTracker):
         )
         return translation, scale_ind, scores_hn, flag
 
-    def update_state(self, new_pos: torch.Tensor, new_scale: float | None = None) -> None:
-        """Set the position (kept so that ``target_inside_ratio`` of the target stays in the image) and scale."""
-        if new_scale is not None:
-            self.target_scale = min(max(new_scale, self.min_scale_factor), self.max_scale_factor)
-            self.target_sz = self.base_target_sz * self.target_scale
-        offset = (self.params.target_inside_ratio - 0.5) * self.target_sz
-        self.pos = torch.maximum(torch.minimum(new_pos.float().cpu(), self.image_sz - offset), offset)
-
-    def get_iounet_box(
-        self, pos: torch.Tensor, sz: torch.Tensor, sample_pos: torch.Tensor, sample_scale: float
-    ) -> torch.Tensor:
-        """Box ``[x, y, w, h]`` in the coordinates of the patch sampled at ``sample_pos`` with ``sample_scale``."""
-        centre = (pos - sample_pos.float().cpu()) / sample_scale + (self.img_sample_sz - 1) / 2
-        box_sz = sz / sample_scale
-        top_left = centre - (box_sz - 1) / 2
-        return torch.cat([top_left.flip(0), box_sz.flip(0)])
-
     def refine_target_box(
         self, sample_pos: torch.Tensor, sample_scale: float, scale_ind: int, update_scale: bool = True
     ) -> None:
@@ -600,22 +578,12 @@ class ATOM(BaseTracker):
             self.pos_iounet = self.pos.clone()
             return
 
-        new_sz = box[2:].flip(0) * sample_scale
-        # Centre as x + w / 2 (not the (w - 1) / 2 of get_iounet_box), as the original.
-        new_pos = (box[:2] + box[2:] / 2).flip(0)
-        new_pos = (new_pos - (self.img_sample_sz - 1) / 2) * sample_scale + sample_pos.float().cpu()
-        new_scale = math.sqrt(float(new_sz.prod() / self.base_target_sz.prod()))
-        # As the DiMP tracker: the scale stays within the tracker's bounds (the original leaves it free).
-        bounded = min(max(new_scale, self.min_scale_factor), self.max_scale_factor)
-        new_sz = new_sz * (bounded / new_scale)
-
-        offset = (p.target_inside_ratio - 0.5) * self.target_sz
-        self.pos_iounet = torch.maximum(torch.minimum(new_pos, self.image_sz - offset), offset)
+        self.pos_iounet, new_sz, new_scale = self.refined_state(box, sample_pos, sample_scale)
         if p.use_iounet_pos_for_learning:
             self.pos = self.pos_iounet.clone()
         self.target_sz = new_sz
         if update_scale:
-            self.target_scale = bounded
+            self.target_scale = new_scale
 
     # ----------------------------------------------------------------------------------------------------------
     # Learning

@@ -27,6 +27,7 @@ from pytracking.tracker.base.basetracker import BaseTracker
 from pytracking.tracker.base.box_refinement import RefinementSettings, optimize_boxes, refine_box
 from pytracking.tracker.base.io_contract import NOT_FOUND_BOX, FrameInfo, InitInfo, TrackerOutput
 from pytracking.tracker.base.localization import LocalizationThresholds, localize_advanced, localize_simple
+from pytracking.tracker.base.target_state import TargetStateMixin
 from pytracking.tracker.dimp.memory import SampleMemory
 from pytracking.utils.params import TrackerParams
 
@@ -35,7 +36,7 @@ __all__ = ["DiMP"]
 _NEG_INF = -float("inf")
 
 
-class DiMP(BaseTracker):
+class DiMP(TargetStateMixin, BaseTracker):
     """DiMP / PrDiMP / SuperDiMP tracker. ``params.net`` is a lazily loaded ``NetWithBackbone`` of a DiMPnet."""
 
     DEFAULTS: ClassVar[dict[str, Any]] = {
@@ -324,12 +325,6 @@ class DiMP(BaseTracker):
         self.visdom_draw_tracking(image, bbox)
         return {"target_bbox": bbox}
 
-    def current_box(self) -> list[float]:
-        """The current state as ``[x, y, w, h]``."""
-        cy, cx = (float(v) for v in self.pos)
-        h, w = (float(v) for v in self.target_sz)
-        return [cx - (w - 1) / 2, cy - (h - 1) / 2, w, h]
-
     def get_sample_location(self, coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Centres ``(S, 2)`` ``[y, x]`` and scales ``(S,)`` of the patches actually sampled (``coords (S, 4)``)."""
         coords = coords.float()
@@ -410,23 +405,6 @@ class DiMP(BaseTracker):
         )
         return translation, scale_ind, scores_hn, flag
 
-    def update_state(self, new_pos: torch.Tensor, new_scale: float | None = None) -> None:
-        """Set the position (kept so that ``target_inside_ratio`` of the target stays in the image) and scale."""
-        if new_scale is not None:
-            self.target_scale = min(max(new_scale, self.min_scale_factor), self.max_scale_factor)
-            self.target_sz = self.base_target_sz * self.target_scale
-        offset = (self.params.target_inside_ratio - 0.5) * self.target_sz
-        self.pos = torch.maximum(torch.minimum(new_pos.float().cpu(), self.image_sz - offset), offset)
-
-    def get_iounet_box(
-        self, pos: torch.Tensor, sz: torch.Tensor, sample_pos: torch.Tensor, sample_scale: float
-    ) -> torch.Tensor:
-        """Box ``[x, y, w, h]`` in the coordinates of the patch sampled at ``sample_pos`` with ``sample_scale``."""
-        centre = (pos - sample_pos.float().cpu()) / sample_scale + (self.img_sample_sz - 1) / 2
-        box_sz = sz / sample_scale
-        top_left = centre - (box_sz - 1) / 2
-        return torch.cat([top_left.flip(0), box_sz.flip(0)])
-
     def refine_target_box(
         self,
         backbone_feat: dict[str, torch.Tensor],
@@ -458,22 +436,12 @@ class DiMP(BaseTracker):
         if box is None:
             return
 
-        new_sz = box[2:].flip(0) * sample_scale
-        # The original takes the centre as x + w / 2 here (not the (w - 1) / 2 of get_iounet_box); kept for parity.
-        new_pos = (box[:2] + box[2:] / 2).flip(0)
-        new_pos = (new_pos - (self.img_sample_sz - 1) / 2) * sample_scale + sample_pos.float().cpu()
-        new_scale = math.sqrt(float(new_sz.prod() / self.base_target_sz.prod()))
-        # Deliberate deviation: the scale is kept within the tracker's bounds (a side of at least 10 px, at most
-        # the image). The original leaves it free, which only matters once the box has already degenerated.
-        bounded = min(max(new_scale, self.min_scale_factor), self.max_scale_factor)
-        new_sz = new_sz * (bounded / new_scale)
-
+        new_pos, new_sz, new_scale = self.refined_state(box, sample_pos, sample_scale)
         if p.use_iounet_pos_for_learning:
-            offset = (p.target_inside_ratio - 0.5) * self.target_sz
-            self.pos = torch.maximum(torch.minimum(new_pos, self.image_sz - offset), offset)
+            self.pos = new_pos
         self.target_sz = new_sz
         if update_scale:
-            self.target_scale = bounded
+            self.target_scale = new_scale
 
     def _iou_function(self, iou_feat: list[torch.Tensor]):
         """The IoU predictor on this frame's features, as a function of boxes (1, N, 4).
