@@ -58,23 +58,6 @@ def _safe_divisor(x: torch.Tensor) -> torch.Tensor:
     return torch.where(x > 0, x, 1.0)
 
 
-def _bin_geometry(rois: torch.Tensor, pooled_height: int, pooled_width: int, spatial_scale: float, dtype: torch.dtype):
-    """Scaled box origins and bin sizes; ``rois`` (K, 5) -> four (K,) tensors ``x0, y0, bin_w, bin_h``."""
-    box = rois[:, 1:].to(dtype) * spatial_scale
-    x0, y0, x1, y1 = box.unbind(1)
-    # Not clamp_min, whose gradient at exactly 0 changed between torch versions: at the kink of a zero-size box
-    # the flat side is taken (the pooled values stay 0), as in the separable form.
-    bin_w = torch.where(x1 > x0, x1 - x0, 0.0) / pooled_width
-    bin_h = torch.where(y1 > y0, y1 - y0, 0.0) / pooled_height
-    return x0, y0, bin_w, bin_h
-
-
-def _bin_edges(start: torch.Tensor, bin_size: torch.Tensor, n: int) -> torch.Tensor:
-    """(K,) start and bin size -> (K, n + 1) bin edge coordinates."""
-    steps = torch.arange(n + 1, dtype=start.dtype, device=start.device)
-    return torch.addcmul(start[:, None], bin_size[:, None], steps)
-
-
 @functools.lru_cache(maxsize=64)
 def _constants(n: int, size: int, pooled_width: int, pooled_height: int, device: torch.device, dtype: torch.dtype):
     """Cached constants of the separable form (building them is a fair part of a tracking-size call).
@@ -337,23 +320,6 @@ def _pool_box(features: torch.Tensor, rois: torch.Tensor, spatial_scale: float) 
     return _box_forward(features, rois, spatial_scale, False)[0]
 
 
-def _spline_weights(coord: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Cell index and quadratic B-spline weights that turn prefix sums into the interpolant's antiderivative.
-
-    With ``X = n + f`` (``n = floor(X)``), the antiderivative from -1 of the 1-D interpolant equals
-    ``sum_j c_j P(n + j)`` for ``j = 0, 1, 2``, where ``P(t) = sum_{w < t} F[w]`` and ``c = ((1-f)^2/2,
-    1/2 + f - f^2, f^2/2)``. Coordinates are clamped to [-1, size], outside of which the antiderivative is flat.
-
-    Returns:
-        ``n`` (long, same shape as ``coord``) and the weights (``coord.shape + (3,)``).
-    """
-    coord = coord.clamp(-1.0, float(size))
-    cell = coord.detach().floor()
-    f = coord - cell
-    weights = torch.stack(((1 - f) * (1 - f) * 0.5, 0.5 + f - f * f, f * f * 0.5), dim=-1)
-    return cell.long(), weights
-
-
 def _sat_table(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed-area table of the per-channel centred maps and the channel means.
 
@@ -369,55 +335,28 @@ def _sat_table(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return table.view(b * (h + 4) * (w + 4), c), mean
 
 
-def _sat_read(
-    table: torch.Tensor,
-    mean: torch.Tensor,
-    shape: tuple[int, int, int, int],
-    rois: torch.Tensor,
-    pooled_height: int,
-    pooled_width: int,
-    spatial_scale: float,
-) -> torch.Tensor:
-    """Pool ``rois`` from a :func:`_sat_table` of maps of ``shape`` (B, C, H, W) -> (K, C, ph, pw)."""
-    _, c, h, w = shape
-    k = rois.shape[0]
-    ph, pw = pooled_height, pooled_width
-    hp, wp = h + 4, w + 4
-    x0, y0, bin_w, bin_h = _bin_geometry(rois, ph, pw, spatial_scale, table.dtype)
-    cell_x, cx = _spline_weights(_bin_edges(x0, bin_w, pw), w)  # (K, pw+1), (K, pw+1, 3)
-    cell_y, cy = _spline_weights(_bin_edges(y0, bin_h, ph), h)  # (K, ph+1), (K, ph+1, 3)
-    batch = rois[:, 0].round().long()
-    base = (batch[:, None, None] * hp + cell_y[:, :, None] + 1) * wp + cell_x[:, None, :] + 1  # (K, ph+1, pw+1)
-    taps = torch.arange(3, device=base.device)
-    taps = (taps[:, None] * wp + taps).reshape(9)
-    index = (base[..., None] + taps).reshape(-1, 9)
-    tap_weights = (cy[:, :, None, :, None] * cx[:, None, :, None, :]).reshape(-1, 9)
-    # Antiderivative at every bin corner, gathered and weighted in one fused op.
-    anti = F.embedding_bag(index, table, per_sample_weights=tap_weights, mode="sum").view(k, ph + 1, pw + 1, c)
-    # Difference along x first, then y: a zero-width or zero-height bin then gives exactly 0.
-    along_x = anti[:, :, 1:] - anti[:, :, :-1]
-    integral = along_x[:, 1:] - along_x[:, :-1]  # (K, ph, pw, C)
-
-    # Add back the mean: a constant map's prefix sum along an axis is clamp(t, 0, size).
-    offsets = torch.arange(3, device=base.device)
-    ones_x = (cx * (cell_x[..., None] + offsets).clamp(0, w).to(cx.dtype)).sum(-1)  # (K, pw+1)
-    ones_y = (cy * (cell_y[..., None] + offsets).clamp(0, h).to(cy.dtype)).sum(-1)  # (K, ph+1)
-    mass = (ones_y[:, 1:, None] - ones_y[:, :-1, None]) * (ones_x[:, None, 1:] - ones_x[:, None, :-1])
-    integral = torch.addcmul(integral, mass[..., None], mean[batch][:, None, None, :])
-    area = _safe_divisor(bin_w * bin_h)
-    return (integral / area[:, None, None, None]).permute(0, 3, 1, 2).contiguous()
-
-
 def _pool_sat(
     features: torch.Tensor, rois: torch.Tensor, pooled_height: int, pooled_width: int, spatial_scale: float
 ) -> torch.Tensor:
-    table, mean = _sat_table(features)
-    return _sat_read(table, mean, tuple(features.shape), rois, pooled_height, pooled_width, spatial_scale)
+    # Through autograd: TableLevels' ops are differentiable in the features (table, mean) and the boxes.
+    outs, _ = TableLevels([features], [(pooled_height, pooled_width)], [spatial_scale]).forward(rois)
+    return outs[0].contiguous()
 
 
 def _spline_and_slope(coord: torch.Tensor, size: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """:func:`_spline_weights` plus the derivative of the weights with respect to ``coord`` (0 where clamped);
-    ``size`` is a tensor broadcasting against ``coord`` (one map size per level)."""
+    """Cell index, quadratic B-spline weights that turn prefix sums into the interpolant's antiderivative, and
+    their derivatives.
+
+    With ``X = n + f`` (``n = floor(X)``), the antiderivative from -1 of the 1-D interpolant equals
+    ``sum_j c_j P(n + j)`` for ``j = 0, 1, 2``, where ``P(t) = sum_{w < t} F[w]`` and ``c = ((1-f)^2/2,
+    1/2 + f - f^2, f^2/2)``. Coordinates are clamped to [-1, size], outside of which the antiderivative is flat
+    (slopes 0 there). ``size`` is a tensor broadcasting against ``coord`` (one map size per level). Autograd
+    through the weights is exact too: ``floor`` has a zero gradient and the closed forms are continuous across
+    cell borders.
+
+    Returns:
+        ``n`` (long, shape of ``coord``), the weights and their slopes ``d c / d coord`` (``coord.shape + (3,)``).
+    """
     inside = (coord > -1.0) & (coord < size)
     coord = torch.minimum(coord.clamp_min(-1.0), size)
     cell = coord.floor()
@@ -584,7 +523,7 @@ class TableLevels:
 
 class _TableBoxPool(torch.autograd.Function):
     """Autograd wrapper of :meth:`TableLevels.forward` / :meth:`TableLevels.backward` for one level (box gradients
-    only); :func:`_sat_read` is the autograd version that also differentiates the features."""
+    only); :meth:`TableLevels.forward` under autograd also differentiates the features."""
 
     @staticmethod
     def forward(ctx, rois, levels):  # noqa: D102
@@ -626,11 +565,11 @@ class PreparedPrRoIPool:
         if rois.dim() != 2 or rois.shape[1] != 5:
             raise ValueError(f"rois must be (K, 5), got shape {tuple(rois.shape)}")
         ph, pw = self.pooled_height, self.pooled_width
-        table, mean = self.levels.table, self.levels.mean[:, 0]
+        table = self.levels.table
         if rois.shape[0] == 0:
             return table.new_zeros(0, self.shape[1], ph, pw) + rois.sum().to(table.dtype) * 0
         if self.levels.requires_grad and torch.is_grad_enabled():
-            return _sat_read(table, mean, self.shape, rois, ph, pw, self.spatial_scale)
+            return self.levels.forward(rois)[0][0]  # autograd, to reach the features too
         return _TableBoxPool.apply(rois, self.levels)
 
 
