@@ -12,7 +12,8 @@ Boxes are ``[x, y, w, h]`` in image pixels; the two inputs are the backbone's ``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 from ltr.models.layers.blocks import LinearBlock, conv_block
+from ltr.models.layers.frozen_linear import FrozenLinear
 from ltr.models.layers.prroi_pool import PrRoIPool2D, TableLevels
 
 __all__ = ["AtomIoUNet"]
@@ -42,23 +44,90 @@ def _flatten_images(feat: torch.Tensor) -> torch.Tensor:
     return feat.reshape(-1, *feat.shape[-3:]) if feat.dim() == 5 else feat
 
 
-def _block_forward(block: nn.Module, pooled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """An eval-mode LinearBlock (linear, batch norm, ReLU) with the same ops as its forward; also its ReLU mask."""
-    x = block.linear(pooled.reshape(pooled.shape[0], -1))
-    bn = block.bn
-    x = F.batch_norm(x[:, :, None, None], bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
-    x = x.reshape(x.shape[0], -1)
-    active = x > 0
-    return x * active, active
+def _fold_block(block: nn.Module, pooled_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """An eval-mode LinearBlock's linear layer and batch norm as one affine map, with the weight's columns in
+    channels-last order: inputs flattened from (K, s, s, C) instead of (K, C, s, s).
 
-
-def _block_backward(block: nn.Module, active: torch.Tensor, grad: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    """Gradient with respect to the pooled input of :func:`_block_forward`, reshaped to ``shape``."""
-    bn = block.bn
+    Returns:
+        ``weight`` (N, s * s * C) and ``bias`` (N,).
+    """
+    linear, bn = block.linear, block.bn
+    weight = linear.weight.detach()
+    n = weight.shape[0]
+    weight = weight.view(n, -1, pooled_size, pooled_size).permute(0, 2, 3, 1).reshape(n, -1)
+    bias = linear.bias.detach() if linear.bias is not None else weight.new_zeros(n)
     scale = torch.rsqrt(bn.running_var + bn.eps)
+    shift = -bn.running_mean * scale
     if bn.weight is not None:
-        scale = scale * bn.weight
-    return torch.mm(grad * active * scale, block.linear.weight).view(shape)
+        scale, shift = scale * bn.weight.detach(), shift * bn.weight.detach() + bn.bias.detach()
+    return weight * scale[:, None], bias * scale + shift
+
+
+class _FusedHead:
+    """The test branch's layers after pooling (``fc3_rt``, ``fc4_rt``, ``iou_predictor``) in eval mode, as constant
+    affine maps for :class:`_PreparedIoU`: batch norm folded into the linear layers, inputs channels last (the
+    pooling tables' layout, so no transposition per call), and the transposed weights of the backward pass."""
+
+    def __init__(self, net: AtomIoUNet, rows: int):
+        self.sizes = (net.prroi_pool3t.pooled_height, net.prroi_pool4t.pooled_height)
+        w3, b3 = _fold_block(net.fc3_rt, self.sizes[0])
+        w4, b4 = _fold_block(net.fc4_rt, self.sizes[1])
+        self.fc3, self.fc4 = FrozenLinear(w3, b3, rows), FrozenLinear(w4, b4, rows)
+        self.fc3_t, self.fc4_t = (
+            FrozenLinear(w3.t().contiguous(), None, rows),
+            FrozenLinear(w4.t().contiguous(), None, rows),
+        )
+        self.split = w3.shape[0]
+        self.iou_weight = net.iou_predictor.weight.detach()  # (1, N3 + N4)
+        self.iou_bias = net.iou_predictor.bias.detach() if net.iou_predictor.bias is not None else None
+
+
+# Folded heads per network, rebuilt when a parameter or statistic changes (training, load_state_dict, .to()).
+_FUSED_HEADS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _fused_head(net: AtomIoUNet, rows: int) -> _FusedHead:
+    tensors = [
+        t for block in (net.fc3_rt, net.fc4_rt, net.iou_predictor) for t in (*block.parameters(), *block.buffers())
+    ]
+    key = tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in tensors)
+    cached = _FUSED_HEADS.get(net)
+    if cached is None or cached[0] != key:
+        cached = (key, _FusedHead(net, rows))
+        _FUSED_HEADS[net] = cached
+    return cached[1]
+
+
+def _fused_forward(head: _FusedHead, levels: TableLevels, proposals: torch.Tensor, box_grad: bool):
+    """IoUs (B, P) of proposals (B, P, 4) ``[x, y, w, h]``, and the state :func:`_fused_backward` needs."""
+    rois = _xywh_to_rois(proposals.detach())
+    k = rois.shape[0]
+    out, saved = levels.pool(rois, box_grad=box_grad)  # (K, 25 + 9 bins, C)
+    split = levels.layout.level_slices[0][1]
+    r3 = head.fc3(out[:, :split].reshape(k, -1), relu=True)
+    r4 = head.fc4(out[:, split:].reshape(k, -1), relu=True)
+    hidden = torch.cat((r3, r4), dim=1)
+    iou = F.linear(hidden, head.iou_weight, head.iou_bias).reshape(proposals.shape[:2])
+    return iou, (head, levels, saved, hidden, proposals.dtype)
+
+
+def _fused_backward(state: tuple, grad_iou: torch.Tensor) -> torch.Tensor:
+    """Gradient (B, P, 4) with respect to the proposals of :func:`_fused_forward`, given that of the IoUs (B, P)."""
+    head, levels, saved, hidden, dtype = state
+    batch, num = grad_iou.shape
+    k, c = hidden.shape[0], levels.table.shape[1]
+    grad_hidden = (grad_iou.reshape(-1, 1) * head.iou_weight) * (hidden > 0)
+    grad_out = torch.cat(
+        (
+            head.fc3_t(grad_hidden[:, : head.split]).view(k, -1, c),
+            head.fc4_t(grad_hidden[:, head.split :]).view(k, -1, c),
+        ),
+        dim=1,
+    )
+    grad_rois = levels.grad_rois(saved, grad_out)
+    # rois = [batch, x, y, x + w, y + h]
+    grad_xy = grad_rois[:, 1:3] + grad_rois[:, 3:5]
+    return torch.cat((grad_xy, grad_rois[:, 3:5]), dim=1).reshape(batch, num, 4).to(dtype)
 
 
 class _PreparedIoU(torch.autograd.Function):
@@ -67,29 +136,42 @@ class _PreparedIoU(torch.autograd.Function):
     bookkeeping would cost about as much as the arithmetic). Parameters and features get no gradient."""
 
     @staticmethod
-    def forward(ctx, proposals, net, levels):  # noqa: D102
-        batch, num = proposals.shape[:2]
-        rois = _xywh_to_rois(proposals.detach())
-        (p3, p4), saved = levels.forward(rois)
-        r3, active3 = _block_forward(net.fc3_rt, p3)
-        r4, active4 = _block_forward(net.fc4_rt, p4)
-        iou = net.iou_predictor(torch.cat((r3, r4), dim=1))
-        ctx.state = (net, levels, saved, active3, active4, p3.shape, p4.shape, r3.shape[1], proposals.dtype)
-        return iou.reshape(batch, num)
+    def forward(ctx, proposals, head, levels):  # noqa: D102
+        iou, ctx.state = _fused_forward(head, levels, proposals, ctx.needs_input_grad[0])
+        return iou
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_iou):  # noqa: D102
-        net, levels, saved, active3, active4, shape3, shape4, split, dtype = ctx.state
-        batch, num = grad_iou.shape
-        grad_cat = grad_iou.reshape(-1, 1) * net.iou_predictor.weight  # (K, fc3 + fc4 outputs)
-        grad_p3 = _block_backward(net.fc3_rt, active3, grad_cat[:, :split], shape3)
-        grad_p4 = _block_backward(net.fc4_rt, active4, grad_cat[:, split:], shape4)
-        grad_rois = levels.backward(saved, [grad_p3, grad_p4])
-        # rois = [batch, x, y, x + w, y + h]
-        grad_xy = grad_rois[:, 1:3] + grad_rois[:, 3:5]
-        grad = torch.cat((grad_xy, grad_rois[:, 3:5]), dim=1).reshape(batch, num, 4).to(dtype)
-        return grad, None, None
+        return _fused_backward(ctx.state, grad_iou), None, None
+
+
+class _PreparedPredictor:
+    """The function :meth:`AtomIoUNet.prepare_iou_prediction` returns: proposals (B, P, 4) -> IoUs (B, P)."""
+
+    def __init__(self, net: AtomIoUNet, head: _FusedHead | None, levels: TableLevels | None, pools: tuple | None):
+        self.net, self.head, self.levels, self.pools = net, head, levels, pools
+
+    def __call__(self, proposals: torch.Tensor) -> torch.Tensor:
+        if self.head is not None:
+            return _PreparedIoU.apply(proposals, self.head, self.levels)
+        pool3, pool4 = self.pools
+        rois = _xywh_to_rois(proposals)
+        fc34_rt = torch.cat((self.net.fc3_rt(pool3(rois)), self.net.fc4_rt(pool4(rois))), dim=1)
+        return self.net.iou_predictor(fc34_rt).reshape(proposals.shape[:2])
+
+    def value_and_grad(self, proposals: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """IoUs (B, P) of ``proposals`` (B, P, 4) and the gradient of their sum with respect to the proposals
+        (what box refinement steps along), without autograd's bookkeeping where the fused head allows it."""
+        if self.head is not None:
+            with torch.no_grad():
+                iou, state = _fused_forward(self.head, self.levels, proposals, box_grad=True)
+                return iou, _fused_backward(state, torch.ones_like(iou))
+        with torch.enable_grad():
+            boxes = proposals.detach().requires_grad_(True)
+            iou = self(boxes)
+            (grad,) = torch.autograd.grad(iou.sum(), boxes)
+        return iou.detach(), grad
 
 
 class AtomIoUNet(nn.Module):
@@ -218,7 +300,7 @@ class AtomIoUNet(nn.Module):
 
     def prepare_iou_prediction(
         self, modulation: Sequence[torch.Tensor], feat: Sequence[torch.Tensor]
-    ) -> Callable[[torch.Tensor], torch.Tensor]:
+    ) -> _PreparedPredictor:
         """:meth:`predict_iou` specialised to fixed modulation vectors and test features.
 
         The modulated maps and their PrRoIPool tables are computed once; each call of the returned function then
@@ -231,7 +313,8 @@ class AtomIoUNet(nn.Module):
             A function mapping proposals (B, P, 4) ``[x, y, w, h]`` to IoUs (B, P), differentiable in the boxes and
             equal to :meth:`predict_iou` up to float rounding. In eval mode on features that need no gradient (box
             refinement) the whole head runs with a hand-written backward pass to the boxes only: the parameters
-            get no gradient through it.
+            get no gradient through it. Its ``value_and_grad(proposals)`` returns the IoUs and the gradient of their
+            sum with respect to the proposals in one call (what box refinement needs, without autograd there).
         """
         mod3, mod4 = modulation
         c3_t, c4_t = feat
@@ -241,25 +324,15 @@ class AtomIoUNet(nn.Module):
         fused = not self.training and not (c3_t_att.requires_grad or c4_t_att.requires_grad)
         fused &= all(block.bn is not None and block.relu is not None for block in (self.fc3_rt, self.fc4_rt))
         fused &= c3_t_att.shape[1] == c4_t_att.shape[1]  # one stacked table for both maps
-        if fused:
-            pools = (self.prroi_pool3t, self.prroi_pool4t)
-            levels = TableLevels(
-                [c3_t_att, c4_t_att],
-                [(p.pooled_height, p.pooled_width) for p in pools],
-                [p.spatial_scale for p in pools],
-            )
-        else:
-            pool3 = self.prroi_pool3t.prepare(c3_t_att)
-            pool4 = self.prroi_pool4t.prepare(c4_t_att)
-
-        def predict(proposals: torch.Tensor) -> torch.Tensor:
-            if fused:
-                return _PreparedIoU.apply(proposals, self, levels)
-            rois = _xywh_to_rois(proposals)
-            fc34_rt = torch.cat((self.fc3_rt(pool3(rois)), self.fc4_rt(pool4(rois))), dim=1)
-            return self.iou_predictor(fc34_rt).reshape(proposals.shape[:2])
-
-        return predict
+        fused &= all(p.pooled_height == p.pooled_width for p in (self.prroi_pool3t, self.prroi_pool4t))
+        if not fused:
+            pools = (self.prroi_pool3t.prepare(c3_t_att), self.prroi_pool4t.prepare(c4_t_att))
+            return _PreparedPredictor(self, None, None, pools)
+        pools = (self.prroi_pool3t, self.prroi_pool4t)
+        levels = TableLevels(
+            [c3_t_att, c4_t_att], [(p.pooled_height, p.pooled_width) for p in pools], [p.spatial_scale for p in pools]
+        )
+        return _PreparedPredictor(self, _fused_head(self, rows=16), levels, None)
 
     def get_modulation(self, feat: Sequence[torch.Tensor], bb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Compute the target-specific modulation vectors from reference features and the target box.

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import math
+from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
@@ -343,35 +344,146 @@ def _pool_sat(
     return outs[0].contiguous()
 
 
-def _spline_and_slope(coord: torch.Tensor, size: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Cell index, quadratic B-spline weights that turn prefix sums into the interpolant's antiderivative, and
-    their derivatives.
+# Polynomial coefficients in (1, f, f^2) of the three spline weights and of their slopes (see _edge_coefficients).
+_SPLINE_POLY = (
+    (0.5, 0.5, 0.0, -1.0, 1.0, 0.0),
+    (-1.0, 1.0, 0.0, 1.0, -2.0, 1.0),
+    (0.5, -1.0, 0.5, 0.0, 0.0, 0.0),
+)
+# Of the 4 x 4 outer product of two coefficient rows (three spline taps, then the constant map's term), the nine
+# tap pairs and the pair of constant terms.
+_TAP_PAIRS = (0, 1, 2, 4, 5, 6, 8, 9, 10, 15)
+
+
+def _edge_coefficients(
+    coord: torch.Tensor, size: torch.Tensor, poly: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cell index and lookup coefficients of bin edges along one axis, with their derivatives.
 
     With ``X = n + f`` (``n = floor(X)``), the antiderivative from -1 of the 1-D interpolant equals
     ``sum_j c_j P(n + j)`` for ``j = 0, 1, 2``, where ``P(t) = sum_{w < t} F[w]`` and ``c = ((1-f)^2/2,
-    1/2 + f - f^2, f^2/2)``. Coordinates are clamped to [-1, size], outside of which the antiderivative is flat
-    (slopes 0 there). ``size`` is a tensor broadcasting against ``coord`` (one map size per level). Autograd
-    through the weights is exact too: ``floor`` has a zero gradient and the closed forms are continuous across
-    cell borders.
+    1/2 + f - f^2, f^2/2)``; for a constant map of ones the sum is ``sum_j c_j clamp(n + j, 0, size)`` (the tables
+    hold centred maps; this term adds the mean back). Coordinates are clamped to [-1, size], outside of which the
+    antiderivative is flat (slopes 0 there). Autograd through the coefficients is exact too: ``floor`` has a zero
+    gradient and the closed forms are continuous across cell borders.
+
+    Args:
+        coord: edge coordinates in feature cells, any shape.
+        size: map size along the axis, broadcasting against ``coord``.
+        poly: the (3, 6) float tensor of :data:`_SPLINE_POLY`.
 
     Returns:
-        ``n`` (long, shape of ``coord``), the weights and their slopes ``d c / d coord`` (``coord.shape + (3,)``).
+        ``n`` (long, shape of ``coord``) and the coefficients ``coord.shape + (2, 4)``: row 0 holds ``c_0, c_1, c_2``
+        and the constant map's antiderivative, row 1 their derivatives with respect to ``coord``.
     """
     inside = (coord > -1.0) & (coord < size)
     coord = torch.minimum(coord.clamp_min(-1.0), size)
     cell = coord.floor()
     f = coord - cell
-    weights = torch.stack(((1 - f) * (1 - f) * 0.5, 0.5 + f - f * f, f * f * 0.5), dim=-1)
-    slopes = torch.stack((f - 1, 1 - 2 * f, f), dim=-1) * inside[..., None]
-    return cell.long(), weights, slopes
+    coef = (torch.stack((torch.ones_like(f), f, f * f), dim=-1) @ poly).unflatten(-1, (2, 3))
+    coef = coef * torch.stack((torch.ones_like(inside), inside), dim=-1)[..., None]
+    level = torch.minimum((cell[..., None] + poly.new_tensor([0.0, 1.0, 2.0])).clamp_min(0.0), size[..., None])
+    constant = (coef * level[..., None, :]).sum(-1, keepdim=True)
+    return cell.long(), torch.cat((coef, constant), dim=-1)
+
+
+@functools.lru_cache(maxsize=32)
+def _level_layout(
+    pooled_sizes: tuple[tuple[int, int], ...],
+    map_sizes: tuple[tuple[int, int], ...],
+    spatial_scales: tuple[float, ...],
+    batch: int,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> SimpleNamespace:
+    """Index and weight constants of :class:`TableLevels` for one geometry (built once: tracking asks for the same
+    geometry every frame, and the Python loops here would cost more than pooling)."""
+    dev = device
+    n_levels = len(pooled_sizes)
+    lay = SimpleNamespace()
+    # Edges: per level its pw + 1 x edges, then its ph + 1 y edges. Corners: per level, row-major (y, x) pairs.
+    # Bins: per level, row-major; bin (i, j) = corner (i+1, j+1) - (i+1, j) - (i, j+1) + (i, j).
+    edge_group, edge_step, edge_size = [], [], []  # group = 2 * level + axis (0: x, 1: y)
+    corner_x, corner_y, corner_level, corner_rows, corner_taps = [], [], [], [], []
+    bin_corners: list[tuple[int, int, int, int]] = []
+    bin_level = []
+    row_offset = 0
+    for level, ((ph, pw), (h, w)) in enumerate(zip(pooled_sizes, map_sizes, strict=True)):
+        first_x = len(edge_step)
+        first_y = first_x + pw + 1
+        for axis, (n, size) in enumerate(((pw, w), (ph, h))):
+            edge_group += [2 * level + axis] * (n + 1)
+            edge_step += [float(i) for i in range(n + 1)]
+            edge_size += [float(size)] * (n + 1)
+        first_corner = len(corner_x)
+        for i in range(ph + 1):
+            for j in range(pw + 1):
+                corner_x.append(first_x + j)
+                corner_y.append(first_y + i)
+                corner_level.append(level)
+                # Table row of cell (y, x) = offset + (b * (h + 4) + y + 1) * (w + 4) + x + 1 at tap (0, 0).
+                corner_rows.append((row_offset, h + 4, w + 4))
+                corner_taps.append([a * (w + 4) + b for a in range(3) for b in range(3)])
+        for i in range(ph):
+            for j in range(pw):
+                c = first_corner + i * (pw + 1) + j
+                bin_corners.append((c + pw + 2, c + pw + 1, c + 1, c))
+                bin_level.append(level)
+        row_offset += batch * (h + 4) * (w + 4)
+    n_edges, n_corners, n_bins = len(edge_step), len(corner_x), len(bin_corners)
+
+    def tensor(values, **kw) -> torch.Tensor:
+        return torch.tensor(values, device=dev, **kw)
+
+    lay.edge_group = tensor(edge_group)
+    lay.edge_step = tensor(edge_step, dtype=dtype)
+    lay.edge_size = tensor(edge_size, dtype=dtype)
+    lay.corner_x, lay.corner_y = tensor(corner_x), tensor(corner_y)
+    lay.corner_level = tensor(corner_level)
+    rows = tensor(corner_rows)  # (corners, 3): offset, padded rows per image, padded row length
+    lay.corner_offset, lay.corner_image_rows, lay.corner_width = rows.unbind(1)
+    lay.corner_taps = tensor(corner_taps)  # (corners, 9)
+    lay.mean_row = torch.arange(batch * n_levels, device=dev).view(batch, n_levels) + row_offset  # (B, L)
+    lay.pooled = tensor([[pw, ph] for ph, pw in pooled_sizes], dtype=dtype)  # (L, 2)
+    lay.scale = tensor(spatial_scales, dtype=dtype)
+    lay.poly = tensor(_SPLINE_POLY, dtype=dtype)
+    lay.pairs = tensor(_TAP_PAIRS)
+    corners = torch.zeros(n_bins, n_corners, dtype=dtype)
+    for b, (c11, c10, c01, c00) in enumerate(bin_corners):
+        corners[b, c11] += 1.0
+        corners[b, c10] -= 1.0
+        corners[b, c01] -= 1.0
+        corners[b, c00] += 1.0
+    lay.differences = corners.to(dev)  # (bins, corners)
+    lay.bin_level = F.one_hot(tensor(bin_level), n_levels).to(dtype)  # (bins, L)
+    # Gradient of the corners' values along x (first block of rows) and y (second) summed onto their edges.
+    gather = torch.zeros(2 * n_corners, n_edges, dtype=dtype)
+    gather[torch.arange(n_corners), torch.tensor(corner_x)] = 1.0
+    gather[n_corners + torch.arange(n_corners), torch.tensor(corner_y)] = 1.0
+    lay.corner_to_edge = gather.to(dev)
+    # Edge e = start[group] + step_e * bin[group]: its gradient summed per group, plain and step-weighted.
+    group = F.one_hot(torch.tensor(edge_group), 2 * n_levels).to(dtype)  # (E, 2L)
+    lay.edge_to_group = torch.cat((group, group * torch.tensor(edge_step, dtype=dtype)[:, None]), 1).to(dev)
+    lay.level_slices = []
+    start = 0
+    for ph, pw in pooled_sizes:
+        lay.level_slices.append((start, start + ph * pw))
+        start += ph * pw
+
+    return lay
 
 
 class TableLevels:
     """Summed-area tables of one or more feature maps (same batch and channels), pooled together.
 
-    Each level has its own pooled size and spatial scale; the tables are stacked so that all levels of all boxes
-    are read with one fused gather, and levels with fewer bins are padded with empty bins (repeated last edges, whose
-    values and gradients are exactly 0). This is what keeps the per-call op count low for the IoU-Net's two pools.
+    Each level has its own pooled size and spatial scale. All levels' tables are stacked so that every bin corner
+    of every level and box is read in one fused gather: a corner is one ``embedding_bag`` row of nine table taps
+    plus one row of channel means (the tables hold centred maps), weighted by the spline coefficients and by its
+    bin's ``1 / area``; the corners' derivatives along x and y are two more such rows each, read in the same call
+    when box gradients are wanted. Bins are then differences of their four corners, a constant sparse matrix applied
+    as one product. This is what keeps the per-call op count low for the IoU-Net's two pools.
+
+    Layout: bins are listed level by level, row-major within a level (``ph_l * pw_l`` each), channels last.
 
     Args:
         features: one (B, C, H_l, W_l) map per level.
@@ -396,129 +508,108 @@ class TableLevels:
         self.pooled_sizes = [(int(ph), int(pw)) for ph, pw in pooled_sizes]
         self.spatial_scales = [float(s) for s in spatial_scales]
         tables, means = zip(*(_sat_table(f) for f in features), strict=True)
-        self.table = torch.cat(tables) if len(tables) > 1 else tables[0]
-        self.mean = torch.stack(means, 1)  # (B, L, C)
+        batch = features[0].shape[0]
+        # Rows: the levels' tables, then the channel means of (image b, level l) at row table_rows + b * L + l.
+        self.table = torch.cat((*tables, torch.stack(means, 1).flatten(0, 1)))
         self.requires_grad = self.table.requires_grad
+        dev, dtype = features[0].device, features[0].dtype
 
-        ref = features[0]
-        dev, dtype = ref.device, ref.dtype
-        self.ny = max(ph for ph, _ in self.pooled_sizes)
-        self.nx = max(pw for _, pw in self.pooled_sizes)
-        heights = [shape[2] for shape in self.shapes]
-        widths = [shape[3] for shape in self.shapes]
+        self.layout = _level_layout(
+            tuple(self.pooled_sizes), tuple(s[2:] for s in self.shapes), tuple(self.spatial_scales), batch, dev, dtype
+        )
 
-        def steps(n_max: int, n: int) -> list[float]:
-            return [float(min(i, n)) for i in range(n_max + 1)]
+    def pool(self, rois: torch.Tensor, box_grad: bool = False) -> tuple[torch.Tensor, tuple]:
+        """Pool ``rois`` (K, 5) at every level; differentiable by autograd, or by :meth:`grad_rois` (boxes only).
 
-        self.steps_x = torch.tensor([steps(self.nx, pw) for _, pw in self.pooled_sizes], dtype=dtype, device=dev)
-        self.steps_y = torch.tensor([steps(self.ny, ph) for ph, _ in self.pooled_sizes], dtype=dtype, device=dev)
-        self.pooled = torch.tensor([[pw, ph] for ph, pw in self.pooled_sizes], dtype=dtype, device=dev)  # (L, 2)
-        self.scale = torch.tensor(self.spatial_scales, dtype=dtype, device=dev)
-        self.size_w = torch.tensor(widths, dtype=dtype, device=dev)[:, None]  # (L, 1)
-        self.size_h = torch.tensor(heights, dtype=dtype, device=dev)[:, None]
-        rows = [(h + 4) * (w + 4) * ref.shape[0] for h, w in zip(heights, widths, strict=True)]
-        offsets = [sum(rows[:i]) for i in range(len(rows))]
-        self.offset = torch.tensor(offsets, device=dev)
-        self.hp = torch.tensor([h + 4 for h in heights], device=dev)
-        self.wp = torch.tensor([w + 4 for w in widths], device=dev)
-        taps = torch.arange(3, device=dev)
-        self.taps = (taps[None, :, None] * self.wp[:, None, None] + taps).reshape(-1, 9)  # (L, 9)
-        self.tap_offsets = taps
-
-    def forward(self, rois: torch.Tensor) -> tuple[list[torch.Tensor], tuple]:
-        """Pool ``rois`` (K, 5) at every level, without autograd.
+        Args:
+            rois: (K, 5) ``[batch_index, x0, y0, x1, y1]`` in input pixels.
+            box_grad: also read the corners' derivatives, for :meth:`grad_rois`.
 
         Returns:
-            Per level the pooled values (K, C, ph_l, pw_l) (channels-last views), and the state
-            :meth:`backward` needs.
+            The pooled values (K, bins, C) (see the class docstring for the bin order), and the state
+            :meth:`grad_rois` needs.
         """
+        lay = self.layout
         k = rois.shape[0]
-        c = self.table.shape[1]
-        ny, nx = self.ny, self.nx
-        dtype = self.table.dtype
-        box = rois[:, None, 1:].to(dtype) * self.scale[:, None]  # (K, L, 4)
-        x0, y0, x1, y1 = box.unbind(-1)
-        pos_w, pos_h = x1 > x0, y1 > y0
-        bin_w = torch.where(pos_w, x1 - x0, 0.0) / self.pooled[:, 0]
-        bin_h = torch.where(pos_h, y1 - y0, 0.0) / self.pooled[:, 1]
-        cell_x, cx, sx = _spline_and_slope(torch.addcmul(x0[..., None], bin_w[..., None], self.steps_x), self.size_w)
-        cell_y, cy, sy = _spline_and_slope(torch.addcmul(y0[..., None], bin_h[..., None], self.steps_y), self.size_h)
+        box = rois[:, None, 1:].to(self.table.dtype) * lay.scale[:, None]  # (K, L, 4)
+        start = box[..., :2]  # x0, y0
+        positive = box[..., 2:] > start
+        bins = (box[..., 2:] - start).clamp_min(0.0) / lay.pooled  # (K, L, 2): bin width and height
+        area = bins.prod(-1)
+        inv_area = torch.where(area > 0, 1.0 / torch.where(area > 0, area, 1.0), 0.0)  # (K, L); 0 if empty
+        edges = torch.addcmul(
+            start.flatten(1)[:, lay.edge_group], bins.flatten(1)[:, lay.edge_group], lay.edge_step
+        )  # (K, E)
+        cell, coef = _edge_coefficients(edges, lay.edge_size, lay.poly)  # (K, E), (K, E, 2, 4)
 
         batch = rois[:, 0].round().long()
-        base = (batch[:, None, None, None] * self.hp[:, None, None] + cell_y[..., None] + 1) * self.wp[
-            :, None, None
-        ] + (cell_x[:, :, None, :] + 1 + self.offset[:, None, None])  # (K, L, ny+1, nx+1)
-        index = (base[..., None] + self.taps[:, None, None, :]).reshape(-1, 9)
-        tap_weights = (cy[:, :, :, None, :, None] * cx[:, :, None, :, None, :]).reshape(-1, 9)
-        anti = F.embedding_bag(index, self.table, per_sample_weights=tap_weights, mode="sum")
-        anti = anti.view(k, -1, ny + 1, nx + 1, c)
-        along_x = anti[:, :, :, 1:] - anti[:, :, :, :-1]
-        integral = along_x[:, :, 1:] - along_x[:, :, :-1]  # (K, L, ny, nx, C)
+        cell_rows = (cell[:, lay.corner_y] + 1 + batch[:, None] * lay.corner_image_rows) * lay.corner_width
+        base = cell_rows + cell[:, lay.corner_x] + 1 + lay.corner_offset  # (K, corners)
+        index = torch.cat((base[..., None] + lay.corner_taps, lay.mean_row[batch][:, lay.corner_level, None]), -1)
 
-        # Add back the mean: a constant map's prefix sum along an axis is clamp(t, 0, size).
-        level_x = torch.minimum((cell_x[..., None] + self.tap_offsets).clamp_min(0).to(dtype), self.size_w[..., None])
-        level_y = torch.minimum((cell_y[..., None] + self.tap_offsets).clamp_min(0).to(dtype), self.size_h[..., None])
-        ones_x = (cx * level_x).sum(-1)  # (K, L, nx+1)
-        ones_y = (cy * level_y).sum(-1)
-        dx_ones, dy_ones = ones_x[..., 1:] - ones_x[..., :-1], ones_y[..., 1:] - ones_y[..., :-1]
-        box_mean = self.mean[batch]  # (K, L, C)
-        mass = dy_ones[..., :, None] * dx_ones[..., None, :]  # (K, L, ny, nx)
-        integral = torch.addcmul(integral, mass[..., None], box_mean[:, :, None, None, :])
-        area = bin_w * bin_h
-        inv_area = torch.where(area > 0, 1.0 / torch.where(area > 0, area, 1.0), 0.0)  # (K, L)
-        out = integral * inv_area[..., None, None, None]
+        cx, cy = coef[:, lay.corner_x], coef[:, lay.corner_y]  # (K, corners, 2, 4)
+        if box_grad:  # values, d / d x_j, d / d y_i
+            cy = torch.stack((cy[:, :, 0], cy[:, :, 0], cy[:, :, 1]))
+            cx = torch.stack((cx[:, :, 0], cx[:, :, 1], cx[:, :, 0]))
+            index = index.expand(3, *index.shape)
+        else:
+            cy, cx = cy[None, :, :, 0], cx[None, :, :, 0]
+        weights = (cy[..., :, None] * cx[..., None, :]).flatten(-2)[..., lay.pairs]  # (S, K, corners, 10)
+        # Weighted by 1 / area so that the rows sum straight to bin averages.
+        weights = weights * inv_area[:, lay.corner_level, None]
+        gathered = F.embedding_bag(
+            index.reshape(-1, 10), self.table, per_sample_weights=weights.reshape(-1, 10), mode="sum"
+        )
+        gathered = gathered.view(weights.shape[0], k, -1, self.table.shape[1])
+        out = torch.matmul(lay.differences, gathered[0])  # (K, bins, C)
+        saved = (gathered[1:] if box_grad else None, out, inv_area, bins, positive, rois.dtype)
+        return out, saved
 
-        outs = [out[:, i, :ph, :pw].permute(0, 3, 1, 2) for i, (ph, pw) in enumerate(self.pooled_sizes)]
-        saved = (index, cx, cy, sx, sy, level_x, level_y, dx_ones, dy_ones, box_mean, out, inv_area, bin_w, bin_h,
-                 pos_w, pos_h, rois.dtype)  # fmt: skip
+    def grad_rois(self, saved: tuple, grad_out: torch.Tensor) -> torch.Tensor:
+        """Gradient with respect to the rois (K, 5) of :meth:`pool` (called with ``box_grad=True``), given the
+        gradient (K, bins, C) of its output. The tables are constants (tracking: features are fixed while the
+        boxes move)."""
+        lay = self.layout
+        deriv, out, inv_area, bins, positive, rois_dtype = saved
+        k = out.shape[0]
+        # out = integral / area (0 for an empty bin): d out / d area = -out / area, summed per level.
+        grad_area = -torch.linalg.vecdot(grad_out, out) @ lay.bin_level * inv_area  # (K, L)
+        grad_corners = torch.matmul(lay.differences.t(), grad_out)  # (K, corners, C)
+        d = torch.linalg.vecdot(deriv, grad_corners)  # (2, K, corners): along x, along y
+        grad_edges = d.transpose(0, 1).reshape(k, -1) @ lay.corner_to_edge  # (K, E)
+        grad_start, grad_bins = (grad_edges @ lay.edge_to_group).view(k, 2, -1, 2).unbind(1)  # (K, L, 2) each
+        # bin = max(size, 0) / pooled;  area = bin_w * bin_h.
+        grad_bins = grad_bins + grad_area[..., None] * bins.flip(-1)
+        grad_size = grad_bins * positive / lay.pooled  # the flat side at a zero size
+        grad_box = torch.cat((grad_start - grad_size, grad_size), dim=-1) * lay.scale[:, None]
+        return F.pad(grad_box.sum(1), (1, 0)).to(rois_dtype)
+
+    def forward(self, rois: torch.Tensor, box_grad: bool = False) -> tuple[list[torch.Tensor], tuple]:
+        """Pool ``rois`` (K, 5) at every level; see :meth:`pool`.
+
+        Returns:
+            Per level the pooled values (K, C, ph_l, pw_l) (channels-last views), and the state :meth:`backward`
+            needs.
+        """
+        out, saved = self.pool(rois, box_grad)
+        lay = self.layout
+        k, c = out.shape[0], out.shape[2]
+        outs = [
+            out[:, a:b].view(k, ph, pw, c).permute(0, 3, 1, 2)
+            for (a, b), (ph, pw) in zip(lay.level_slices, self.pooled_sizes, strict=True)
+        ]
         return outs, saved
 
     def backward(self, saved: tuple, grad_outs: list[torch.Tensor | None]) -> torch.Tensor:
-        """Gradient with respect to the rois (K, 5) of :meth:`forward`, given per level ``grad_out`` (K, C, ph, pw).
-
-        The derivative of a corner's antiderivative along x is the same gather with ``cx`` replaced by the weights'
-        closed-form slopes (y alike): two more gathers, dotted with the corner gradients, then the chain rule down
-        to the box corners. The tables are constants (tracking: features are fixed while the boxes move).
-        """
-        (index, cx, cy, sx, sy, level_x, level_y, dx_ones, dy_ones, box_mean, out, inv_area, bin_w, bin_h,
-         pos_w, pos_h, rois_dtype) = saved  # fmt: skip
-        k, n_levels, ny, nx, c = out.shape
-        if n_levels == 1 and grad_outs[0] is not None:
-            g = grad_outs[0].permute(0, 2, 3, 1)[:, None]
-        else:
-            g = out.new_zeros(out.shape)
-            for i, ((ph, pw), grad) in enumerate(zip(self.pooled_sizes, grad_outs, strict=True)):
-                if grad is not None:
-                    g[:, i, :ph, :pw] = grad.permute(0, 2, 3, 1)
-        # out = integral / area (0 for a zero-size bin).
-        grad_area = -(g * out).sum((2, 3, 4)) * inv_area  # (K, L)
-        gi = g * inv_area[..., None, None, None]
-        # integral[i, j] = anti[i+1, j+1] - anti[i+1, j] - anti[i, j+1] + anti[i, j]
-        padded = F.pad(gi, (0, 0, 1, 1, 1, 1))
-        grad_anti = padded[:, :, :-1, :-1] - padded[:, :, :-1, 1:] - padded[:, :, 1:, :-1] + padded[:, :, 1:, 1:]
-        # d anti / d (corner x) is the gather with cx replaced by its slope sx; y alike.
-        slope_x = (cy[:, :, :, None, :, None] * sx[:, :, None, :, None, :]).reshape(-1, 9)
-        slope_y = (sy[:, :, :, None, :, None] * cx[:, :, None, :, None, :]).reshape(-1, 9)
-        both = torch.cat((slope_x, slope_y))
-        deriv = F.embedding_bag(index.repeat(2, 1), self.table, per_sample_weights=both, mode="sum")
-        deriv = torch.linalg.vecdot(deriv.view(2, -1, c), grad_anti.reshape(1, -1, c))
-        deriv = deriv.view(2, k, n_levels, ny + 1, nx + 1)
-        grad_ex = deriv[0].sum(2)  # (K, L, nx+1)
-        grad_ey = deriv[1].sum(3)  # (K, L, ny+1)
-        # The mean's term: mass[i, j] = dy_ones[i] * dx_ones[j] with ones = sum_b c_b * level_b.
-        grad_mass = torch.linalg.vecdot(gi, box_mean[:, :, None, None, :])  # (K, L, ny, nx)
-        grad_dx = (grad_mass * dy_ones[..., :, None]).sum(2)  # (K, L, nx)
-        grad_dy = (grad_mass * dx_ones[..., None, :]).sum(3)  # (K, L, ny)
-        grad_ex = grad_ex + (F.pad(grad_dx, (1, 0)) - F.pad(grad_dx, (0, 1))) * (sx * level_x).sum(-1)
-        grad_ey = grad_ey + (F.pad(grad_dy, (1, 0)) - F.pad(grad_dy, (0, 1))) * (sy * level_y).sum(-1)
-        # Corner coordinates: edge_j = x0 + steps_j * bin_w.
-        grad_bin_w = (grad_ex * self.steps_x).sum(-1) + grad_area * bin_h
-        grad_bin_h = (grad_ey * self.steps_y).sum(-1) + grad_area * bin_w
-        grad_w = grad_bin_w * pos_w / self.pooled[:, 0]  # d bin_w / d (x1 - x0), the flat side at a zero size
-        grad_h = grad_bin_h * pos_h / self.pooled[:, 1]
-        grad_box = torch.stack((grad_ex.sum(-1) - grad_w, grad_ey.sum(-1) - grad_h, grad_w, grad_h), dim=-1)
-        grad_box = (grad_box * self.scale[:, None]).sum(1)  # (K, 4)
-        return F.pad(grad_box, (1, 0)).to(rois_dtype)
+        """Gradient with respect to the rois (K, 5) of :meth:`forward`, given per level ``grad_out`` (K, C, ph, pw)."""
+        out = saved[1]
+        lay = self.layout
+        k, c = out.shape[0], out.shape[2]
+        parts = [
+            out.new_zeros(k, b - a, c) if g is None else g.permute(0, 2, 3, 1).reshape(k, b - a, c)
+            for (a, b), g in zip(lay.level_slices, grad_outs, strict=True)
+        ]
+        return self.grad_rois(saved, torch.cat(parts, 1))
 
 
 class _TableBoxPool(torch.autograd.Function):
@@ -527,7 +618,7 @@ class _TableBoxPool(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, rois, levels):  # noqa: D102
-        outs, ctx.saved = levels.forward(rois)
+        outs, ctx.saved = levels.forward(rois, box_grad=True)
         ctx.levels = levels
         return outs[0]
 

@@ -17,7 +17,9 @@ from pytracking.utils.box_ops import rect_to_rel, rel_to_rect
 __all__ = ["RefinementSettings", "jitter_boxes", "optimize_boxes", "refine_box", "select_box"]
 
 IoUFunction = Callable[[torch.Tensor], torch.Tensor]
-"""Maps boxes (1, N, 4) ``[x, y, w, h]`` to predicted IoUs (1, N), differentiably."""
+"""Maps boxes (1, N, 4) ``[x, y, w, h]`` to predicted IoUs (1, N), differentiably. It may also have a method
+``value_and_grad(boxes) -> (IoUs (1, N), d IoUs.sum() / d boxes (1, N, 4))``, which refinement then uses instead of
+autograd."""
 
 
 @dataclass(frozen=True)
@@ -118,12 +120,19 @@ def optimize_boxes(
     def to_rect(s: torch.Tensor) -> torch.Tensor:
         return rel_to_rect(s, sz_norm) if relative else s
 
+    # A predictor may offer value_and_grad (IoUs and d sum(IoU) / d boxes in one call, without autograd); in the
+    # default space the boxes are the state, so that is the step's gradient.
+    value_and_grad = None if relative else getattr(predict_iou, "value_and_grad", None)
     iou = None
     for _ in range(int(num_iter)):
-        with torch.enable_grad():
-            var = state.detach().requires_grad_(True)
-            iou = predict_iou(to_rect(var))
-            (grad,) = torch.autograd.grad(iou.sum(), var)
+        if value_and_grad is not None:
+            var = state.detach()
+            iou, grad = value_and_grad(var)
+        else:
+            with torch.enable_grad():
+                var = state.detach().requires_grad_(True)
+                iou = predict_iou(to_rect(var))
+                (grad,) = torch.autograd.grad(iou.sum(), var)
         with torch.no_grad():
             scale = 1.0 if relative else var[:, :, 2:].repeat(1, 1, 2)
             state = var.detach() + step * grad * scale

@@ -231,3 +231,35 @@ def test_prepared_iou_prediction_equals_predict_iou_in_values_and_box_gradients(
     (g2,) = torch.autograd.grad(iou2.sum(), b2)
     torch.testing.assert_close(g1, g2, rtol=0, atol=1e-12)
     assert g1.abs().sum() > 0
+    # value_and_grad: the same IoUs and the gradient of their sum, without autograd.
+    iou3, g3 = predict.value_and_grad(boxes)
+    torch.testing.assert_close(iou3, iou2.detach(), rtol=0, atol=1e-12)
+    torch.testing.assert_close(g3, g2, rtol=0, atol=1e-12)
+
+
+def test_prepared_iou_prediction_float32_and_weight_changes():
+    torch.manual_seed(1)
+    net = AtomIoUNet().eval()  # float32: the folded head runs on oneDNN where the build has it
+    feats = make_features(1, dtype=torch.float32, seed=3)
+    with torch.no_grad():
+        modulation = net.get_modulation(
+            make_features(1, dtype=torch.float32, seed=4), make_boxes(1, dtype=torch.float32)
+        )
+        iou_feat = net.get_iou_feat(feats)
+    boxes = make_boxes(1, 10, seed=5, dtype=torch.float32)
+
+    def check() -> None:
+        iou, grad = net.prepare_iou_prediction(modulation, iou_feat).value_and_grad(boxes)
+        ref_boxes = boxes.clone().requires_grad_(True)
+        ref = net.predict_iou(modulation, iou_feat, ref_boxes)
+        (ref_grad,) = torch.autograd.grad(ref.sum(), ref_boxes)
+        torch.testing.assert_close(iou, ref.detach(), rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(grad, ref_grad, rtol=1e-3, atol=1e-5)
+
+    check()
+    # The folded weights are cached per network; changing a weight or a batch-norm statistic in place (an optimiser
+    # step, load_state_dict) must not leave a stale copy in use.
+    with torch.no_grad():
+        net.fc3_rt.linear.weight.mul_(-0.5)
+        net.fc4_rt.bn.running_mean.add_(0.3)
+    check()

@@ -562,7 +562,7 @@ def test_table_levels_pool_several_maps_with_padded_bins_exactly():
     sizes, scales = [(2, 4), (3, 1)], [1 / 8, 1 / 16]
     levels = TableLevels([f1, f2], sizes, scales)
     rois = torch.tensor(PREPARED_ROIS, dtype=torch.float64)
-    outs, saved = levels.forward(rois)
+    outs, saved = levels.forward(rois, box_grad=True)
     grads = [torch.randn_like(o) for o in outs]
     grad_rois = levels.backward(saved, grads)
     r = rois.clone().requires_grad_(True)
