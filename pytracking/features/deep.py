@@ -38,7 +38,8 @@ class ATOMResNet18(MultiFeatureBase):
 
     Args:
         output_layers: backbone layers returned as features (``'conv1'``, ``'layer1'`` ... ``'layer4'``).
-        net_path: checkpoint file name (or absolute path).
+        net_path: checkpoint file name, or name of a directory of ``*.pth.tar`` checkpoints (the latest is used, as
+            for ``atom_prob_ml``); looked up in ``network_path``, or an absolute path.
         use_gpu: run on CUDA when available.
         *args, **kwargs: :class:`~pytracking.features.featurebase.FeatureBase` arguments (``fparams``,
             ``normalize_power``, ``pool_stride`` ...).

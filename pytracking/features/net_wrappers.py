@@ -1,8 +1,9 @@
 """Lazily loaded tracking networks, as held by parameter files (``params.net = NetWithBackbone(...)``).
 
-A wrapper only records where the network is and how to build it; the file is read on :meth:`NetWrapper.initialize`
-(called by the tracker) or on the first access to an attribute of the network. Attributes the wrapper does not
-have itself are looked up on the loaded network, so trackers call ``params.net.classifier`` etc. directly.
+A wrapper only records where the network is and how to build it; the checkpoint (a file, or the latest of a
+directory of checkpoints) is read on :meth:`NetWrapper.initialize` (called by the tracker) or on the first access
+to an attribute of the network. Attributes the wrapper does not have itself are looked up on the loaded network, so
+trackers call ``params.net.classifier`` etc. directly.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class NetWrapper:
     """A network loaded on demand from ``net_path`` and then used in eval mode on ``device``.
 
     Args:
-        net_path: file name searched in the ``network_path`` setting, or an absolute path
+        net_path: checkpoint file, or directory of ``*.pth.tar`` checkpoints (the latest by sorted name is used):
+            a name searched in the ``network_path`` setting, or an absolute path
             (see :func:`pytracking.utils.loading.load_network`).
         use_gpu: run on CUDA when it is available; the CPU is used otherwise (never an error).
         initialize: load the network now instead of on first use.
@@ -70,7 +72,7 @@ class NetWrapper:
 
     @property
     def is_loaded(self) -> bool:
-        """Whether the network has been read from its file."""
+        """Whether the network has been read from its checkpoint."""
         return self.net is not None
 
     def initialize(self) -> None:
@@ -82,8 +84,8 @@ class NetWrapper:
         """(Re)load the network from ``net_path``, move it to ``device`` and put it in eval mode.
 
         Raises:
-            ltr.admin.loading.CheckpointNotFoundError: the file is missing; the message names it, the directories
-                searched and the download command.
+            ltr.admin.loading.CheckpointNotFoundError: the file or directory is missing (the message names it,
+                the directories searched and the download command), or a directory holds no checkpoint.
         """
         from pytracking.utils.loading import load_network
 
@@ -231,7 +233,7 @@ _LEAF_TYPES = (
 
 
 def network_holders(obj: Any) -> list[Any]:
-    """The objects reachable from ``obj`` that load a network from a file: those with both a ``net_path`` and a
+    """The objects reachable from ``obj`` that load a network from a checkpoint: those with a ``net_path`` and a
     ``trust`` attribute, i.e. :class:`NetWrapper` instances and feature objects that create one lazily (e.g.
     ATOM's :class:`~pytracking.features.deep.ATOMResNet18`).
 
@@ -284,14 +286,15 @@ def trust_networks(obj: Any, trust: bool = True) -> int:
 
 
 def check_networks(obj: Any) -> list[Path]:
-    """Check that the file of every network reachable from ``obj`` exists, without loading anything.
+    """Check that the checkpoint of every network reachable from ``obj`` exists, without loading anything.
 
     Returns:
-        The resolved files, in the order of :func:`network_holders`.
+        The resolved paths, in the order of :func:`network_holders`: checkpoint files, or directories holding at
+        least one ``*.pth.tar`` checkpoint (see :func:`pytracking.utils.loading.find_network`).
 
     Raises:
-        ltr.admin.loading.CheckpointNotFoundError: a file is missing; the message names it, the ``network_path``
-            directories searched and the download command.
+        ltr.admin.loading.CheckpointNotFoundError: a file or directory is missing (the message names it, the
+            ``network_path`` directories searched and the download command), or a directory holds no checkpoint.
     """
     from pytracking.utils.loading import find_network
 

@@ -1,4 +1,5 @@
-"""Network lookup for tracking: network_path directories, forced backbone_pretrained=False, clear misses."""
+"""Network lookup for tracking: network_path directories, checkpoint directories, forced backbone_pretrained=False,
+clear misses."""
 
 import importlib
 import os
@@ -11,7 +12,11 @@ import torch
 
 from ltr.admin.checkpoint import save_checkpoint
 from ltr.admin.loading import CheckpointNotFoundError, UnsafeCheckpointError
-from pytracking.utils.loading import load_network, network_dirs
+from ltr.models.bbreg.atom import atom_resnet18
+from pytracking.features.deep import ATOMResNet18
+from pytracking.features.net_wrappers import check_networks
+from pytracking.parameter.atom import atom_prob_ml
+from pytracking.utils.loading import find_network, load_network, network_dirs
 
 TINY_NET_SOURCE = """
 import torch
@@ -129,6 +134,12 @@ def test_missing_network_names_file_dirs_and_remedy(tmp_path, monkeypatch):
     assert "python -m pytracking.download_networks dimp50.pth" in message
     assert "PYTRACKING_NETWORK_PATH" in message
     assert isinstance(info.value, FileNotFoundError)
+    # A name download_networks does not know gets no download command that would fail.
+    with pytest.raises(CheckpointNotFoundError) as info:
+        load_network("atom_prob_ml")
+    message = str(info.value)
+    assert "download_networks atom_prob_ml" not in message
+    assert "not one of the files" in message and "train it with ltr" in message
 
 
 def test_factory_without_backbone_parameter_loads_quietly(tiny, tmp_path, monkeypatch):
@@ -150,3 +161,96 @@ def test_unsafe_file_needs_trust(tiny, tmp_path, monkeypatch):
     with pytest.raises(UnsafeCheckpointError, match="Payload"):
         load_network("t.pth")
     assert isinstance(load_network("t.pth", trust=True).info, tiny.Payload)
+
+
+# ------------------------------------------------------------------------------------- directories of checkpoints
+
+
+def write_training_checkpoints(directory, nets):
+    """Save ``{epoch: net}`` as ltr training does (``<net_type>_ep<epoch:04d>.pth.tar``), latest epoch first so that
+    the newest file (by time) is the earliest epoch: only the sorted name may decide."""
+    for epoch in sorted(nets, reverse=True):
+        net = nets[epoch]
+        write_network(directory / f"{type(net).__name__}_ep{epoch:04d}.pth.tar", net, epoch=epoch)
+    return directory
+
+
+def test_directory_loads_latest_checkpoint_absolute_and_via_network_path(tiny, tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    early, late = tiny.tiny_net(gain=1.0), tiny.tiny_net(gain=2.0)
+    directory = write_training_checkpoints(tmp_path / "nets" / "tiny_run", {9: early, 10: late})
+    (directory / "notes.txt").write_text("not a checkpoint")
+    assert sorted(p.name for p in directory.iterdir())[:2] == ["Linear_ep0009.pth.tar", "Linear_ep0010.pth.tar"]
+
+    assert find_network(str(directory)) == directory
+    loaded = load_network(str(directory))
+    assert loaded.gain == 2.0 and loaded.backbone_pretrained is False
+    assert torch.equal(loaded.weight, late.weight) and torch.equal(loaded.bias, late.bias)
+    assert not torch.equal(loaded.weight, early.weight)
+
+    monkeypatch.setenv("PYTRACKING_NETWORK_PATH", os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "nets")]))
+    assert find_network("tiny_run") == directory
+    loaded = load_network("tiny_run", gain=5.0)
+    assert loaded.gain == 5.0
+    assert torch.equal(loaded.weight, late.weight) and torch.equal(loaded.bias, late.bias)
+
+
+def test_lookup_passes_over_directory_without_checkpoints(tiny, tmp_path, monkeypatch):
+    net = tiny.tiny_net(gain=3.0)
+    (tmp_path / "a" / "run").mkdir(parents=True)
+    write_network(tmp_path / "a" / "run" / "Linear_ep0001.pth", net)  # not *.pth.tar: not a training checkpoint
+    write_training_checkpoints(tmp_path / "b" / "run", {1: net})
+    monkeypatch.setenv("PYTRACKING_NETWORK_PATH", os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]))
+    assert find_network("run") == tmp_path / "b" / "run"
+    assert load_network("run").gain == 3.0
+
+
+def test_directory_without_checkpoints_names_it_and_the_fix(tmp_path, monkeypatch):
+    empty = tmp_path / "nets" / "atom_prob_ml"
+    empty.mkdir(parents=True)
+    (empty / "ATOMnet_ep0050.pth").write_bytes(b"")  # wrong extension: ignored like ltr's loader does
+
+    with pytest.raises(CheckpointNotFoundError) as info:
+        load_network(str(empty))
+    message = str(info.value)
+    assert str(empty) in message
+    assert "'*.pth.tar'" in message and "Copy the network's training checkpoint(s) into it" in message
+    assert isinstance(info.value, FileNotFoundError)
+
+    monkeypatch.setenv("PYTRACKING_NETWORK_PATH", os.pathsep.join([str(tmp_path / "x"), str(tmp_path / "nets")]))
+    with pytest.raises(CheckpointNotFoundError) as info:
+        find_network("atom_prob_ml")
+    message = str(info.value)
+    assert str(empty) in message and "'*.pth.tar'" in message
+    assert str(tmp_path / "x") not in message  # only the offending directory is named
+    with pytest.raises(CheckpointNotFoundError, match="atom_prob_ml"):
+        load_network("atom_prob_ml")
+
+
+def test_atom_prob_ml_parameters_load_network_from_directory(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    # A small IoU-Net: the constructor arguments are stored and used again on loading.
+    nets = {
+        ep: atom_resnet18(iou_input_dim=(16, 16), iou_inter_dim=(16, 16), backbone_pretrained=False) for ep in (49, 50)
+    }
+    directory = write_training_checkpoints(tmp_path / "nets" / "atom_prob_ml", nets)
+    monkeypatch.setenv("PYTRACKING_NETWORK_PATH", str(tmp_path / "nets"))
+
+    params = atom_prob_ml.parameters()
+    params.use_gpu = False
+    (feature,) = params.features.features
+    assert isinstance(feature, ATOMResNet18) and feature.net_path == "atom_prob_ml"
+    feature.use_gpu = False
+    assert check_networks(params) == [directory]
+
+    params.features.initialize()
+    loaded = feature.net.net.state_dict()
+    for key, value in nets[50].state_dict().items():
+        assert torch.equal(loaded[key].cpu(), value), key
+    key = "bb_regressor.conv3_1r.0.weight"
+    assert not torch.equal(loaded[key].cpu(), nets[49].state_dict()[key])
+    assert feature.iounet_feature_layers == ["layer2", "layer3"]
+
+    with torch.no_grad():
+        (x,) = feature.extract(torch.rand(1, 3, 64, 64) * 255)
+    assert x.shape == (1, 256, 4, 4)
