@@ -7,6 +7,10 @@ and return merged outputs: every key becomes ``{object id: value}``, except ``se
 
 Objects may appear after the first frame: a frame whose info lists new ``object_ids`` (or ``init_object_ids``)
 starts a tracker for each of them on that frame.
+
+Debug views: each object's tracker draws through an :class:`ObjectDebugView` of the shared view, which appends
+`` (object <id>)`` to its block titles (so the objects' score maps, info tables... do not overwrite each other) and
+drops its 'Tracking' block: the harness draws one 'Tracking' block with every object's box and the merged mask.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy as np
 
 from pytracking.evaluation.data import mask_box
 
-__all__ = ["MultiObjectWrapper", "default_merge", "DEFAULT_SEGMENTATION_THRESHOLD"]
+__all__ = ["MultiObjectWrapper", "ObjectDebugView", "default_merge", "DEFAULT_SEGMENTATION_THRESHOLD"]
 
 DEFAULT_SEGMENTATION_THRESHOLD = 0.5
 
@@ -82,6 +86,50 @@ def default_merge(outputs: Mapping[Any, Mapping[str, Any]], threshold: float = D
     return merged
 
 
+class ObjectDebugView:
+    """One object's window onto a shared debug view (the ``tracker.visdom`` of that object's tracker).
+
+    Block ``title`` is registered as ``f"{title} (object {obj_id})"``, except the block titled 'Tracking', which
+    is dropped: one tracker sees only its own object, so the frame with all objects is drawn by the harness
+    (the debug hook of :meth:`pytracking.evaluation.tracker.Tracker.run_sequence`) from the merged output instead.
+
+    Args:
+        view: the shared view (:class:`~pytracking.utils.debug_view.DebugView` interface).
+        obj_id: the object's id.
+    """
+
+    def __init__(self, view: Any, obj_id: Any) -> None:
+        self.view = view
+        self.obj_id = obj_id
+
+    def __deepcopy__(self, memo: dict) -> ObjectDebugView:
+        return self  # a view is shared, not tracker state
+
+    @property
+    def debug(self) -> int:
+        """The shared view's debug level."""
+        return self.view.debug
+
+    @property
+    def registered_this_frame(self) -> set[str]:
+        """The shared view's titles registered this frame (holding the suffixed titles)."""
+        return self.view.registered_this_frame
+
+    def title(self, title: str) -> str:
+        """The shared view's title of this object's block ``title``."""
+        return f"{title} (object {self.obj_id})"
+
+    def register(self, data: Any, mode: str, debug_level: int = 0, title: str = "Data", **kwargs: Any) -> None:
+        """Register block ``title`` of this object in the shared view (nothing for 'Tracking', see the class)."""
+        if title == "Tracking":
+            return
+        self.view.register(data, mode, debug_level, self.title(title), **kwargs)
+
+    def block_until_unpaused(self, timeout: float | None = None) -> bool:
+        """The shared view's pause hook (the harness calls it once per frame, not the objects' trackers)."""
+        return self.view.block_until_unpaused(timeout)
+
+
 class MultiObjectWrapper:
     """One ``base_tracker_class`` instance per object, presented as a single tracker.
 
@@ -89,7 +137,8 @@ class MultiObjectWrapper:
         base_tracker_class: tracker class, called as ``base_tracker_class(params)``.
         params: parameters shared by every object's tracker; ``segmentation_threshold`` (default 0.5) is read
             for merging masks.
-        visdom: debug dashboard handed to each tracker as ``tracker.visdom`` (when not ``None``).
+        visdom: debug view; each object's tracker gets an :class:`ObjectDebugView` of it as ``tracker.visdom``
+            (when not ``None``). Read when objects start, so it may also be set as ``wrapper.visdom`` later.
         fast_load: build one tracker up front (running its ``initialize_features()`` if it has one, e.g. to load
             a network once) and deep-copy it for each object.
         frame_reader: accepted for signature compatibility; unused.
@@ -115,8 +164,6 @@ class MultiObjectWrapper:
 
     def _new_tracker(self) -> Any:
         tracker = self.base_tracker_class(self.params)
-        if self.visdom is not None:
-            tracker.visdom = self.visdom
         if self.fast_load and hasattr(tracker, "initialize_features"):
             tracker.initialize_features()
         return tracker
@@ -171,6 +218,8 @@ class MultiObjectWrapper:
         outputs: OrderedDict[Any, dict] = OrderedDict()
         for oid, obj_info in self._split_info(info, ids).items():
             tracker = self.create_tracker()
+            if self.visdom is not None:
+                tracker.visdom = ObjectDebugView(self.visdom, oid)
             start = time.perf_counter()
             out = tracker.initialize(image, obj_info)
             out = {} if out is None else dict(out)

@@ -67,7 +67,11 @@ def seed_everything(seed: int) -> None:
 
 def _debug_view_callback(tracker: Any, view: Any, init_info: dict, callback: FrameCallback | None) -> FrameCallback:
     """Per-frame hook with a debug view: show the frame and box(es) unless the tracker registered a 'Tracking'
-    block itself this frame, call ``callback``, then wait while the user has the view paused."""
+    block itself this frame, call ``callback``, then wait while the user has the view paused.
+
+    A :class:`~pytracking.evaluation.multi_object_wrapper.MultiObjectWrapper` never registers 'Tracking' (its
+    per-object trackers' blocks are renamed or dropped), so with several objects this draws every object's box
+    and the merged mask in the one 'Tracking' block."""
 
     def on_frame(frame_num: int, image: np.ndarray, out: dict) -> None:
         if "Tracking" not in view.registered_this_frame:

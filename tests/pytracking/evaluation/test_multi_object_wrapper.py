@@ -165,3 +165,95 @@ def test_initialize_needs_objects_and_boxes():
         w.initialize(IMAGE, {"init_bbox": {}})
     with pytest.raises(ValueError, match="object '2'"):
         w.initialize(IMAGE, {"init_bbox": {"1": [0, 0, 1, 1]}, "object_ids": ["1", "2"]})
+
+
+# ---- debug view ------------------------------------------------------------------------------------------------
+
+
+class RecordingView:
+    """Records register() calls; block_until_unpaused() ends a frame."""
+
+    def __init__(self, debug=1):
+        self.debug = debug
+        self.registered_this_frame: set[str] = set()
+        self.calls: list[tuple] = []
+        self.frames_done = 0
+
+    def register(self, data, mode, debug_level=0, title="Data", **kwargs):
+        self.calls.append((mode, debug_level, title, data, kwargs))
+        self.registered_this_frame.add(title)
+
+    def block_until_unpaused(self, timeout=None):
+        self.frames_done += 1
+        self.registered_this_frame = set()
+        return True
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class Drawer(Shifter):
+    """A Shifter that draws its own 'Tracking' block and a per-object 'Score Map' block, like DiMP does."""
+
+    multiobj_mode = "parallel"
+
+    def track(self, image, info=None):
+        out = super().track(image, info)
+        if getattr(self, "visdom", None) is not None:
+            self.visdom.register((image, self.box), "Tracking", 1, "Tracking")
+            self.visdom.register(np.full((2, 2), self.box[0]), "heatmap", 2, "Score Map", range=(0, 9))
+        return out
+
+
+def test_debug_view_gets_per_object_blocks_and_no_per_object_tracking_block():
+    view = RecordingView(debug=2)
+    w = MultiObjectWrapper(Drawer, SimpleNamespace(), fast_load=True)
+    w.visdom = view  # attached after construction, as the harness does
+    w.initialize(
+        IMAGE, {"init_bbox": {"1": [0, 0, 3, 2], "2": [4, 3, 4, 3]}, "init_mask": label_map(), "object_ids": ["1", "2"]}
+    )
+    v1, v2 = (t.visdom for t in w.trackers.values())
+    assert (v1.view, v1.obj_id, v2.view, v2.obj_id) == (view, "1", view, "2")
+    assert v1.debug == 2 and v1.registered_this_frame is view.registered_this_frame
+    w.track(IMAGE, {})
+    assert [c[:3] for c in view.calls] == [
+        ("heatmap", 2, "Score Map (object 1)"),
+        ("heatmap", 2, "Score Map (object 2)"),
+    ]
+    np.testing.assert_array_equal(view.calls[0][3], np.full((2, 2), 1))
+    np.testing.assert_array_equal(view.calls[1][3], np.full((2, 2), 5))
+    assert view.calls[0][4] == {"range": (0, 9)}
+    assert view.registered_this_frame == {"Score Map (object 1)", "Score Map (object 2)"}  # 'Tracking' left free
+    assert v1.block_until_unpaused() is True and view.frames_done == 1
+
+
+def test_run_sequence_debug_view_shows_all_objects_boxes_and_masks(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from pytracking.evaluation import Sequence, Tracker
+    from pytracking.utils import debug_view
+
+    labels = np.zeros((6, 8), np.uint8)
+    labels[0:2, 0:3] = 1
+    labels[3:6, 4:8] = 2
+    frames, masks = [], []
+    for i in range(3):
+        frames.append(str(tmp_path / f"{i}.png"))
+        Image.new("RGB", (8, 6), (i, 0, 0)).save(frames[-1])
+        masks.append(str(tmp_path / f"{i}_mask.png"))
+        Image.fromarray(labels, mode="L").save(masks[-1])
+    gt = {"1": np.array([[0, 0, 3, 2]] * 3, float), "2": np.array([[4, 3, 4, 3]] * 3, float)}
+    seq = Sequence("two", frames, "test", gt, masks, object_ids=["1", "2"], multiobj_mode=True)
+    view = RecordingView(debug=1)
+    monkeypatch.setattr(debug_view, "make_debug_view", lambda debug, visdom_info=None: view)
+
+    Tracker("drawer", "p", tracker_class=Drawer, parameters=SimpleNamespace).run_sequence(seq, debug=1)
+
+    tracking = [c for c in view.calls if c[2] == "Tracking"]
+    assert len(tracking) == 3 and view.frames_done == 3  # one block per frame, drawn by the harness
+    assert [c[2] for c in view.calls if c[2] != "Tracking"] == ["Score Map (object 1)", "Score Map (object 2)"] * 2
+    for frame, (mode, level, _, data, _) in enumerate(tracking):
+        image, box1, box2, mask = data
+        assert (mode, level) == ("Tracking", 1) and image[0, 0, 0] == frame
+        assert list(box1) == [frame, 0, 3, 2] and list(box2) == [4 + frame, 3, 4, 3]
+        np.testing.assert_array_equal(mask, labels)

@@ -229,7 +229,7 @@ class RecordingView:
 class ShiftTracker(BaseTracker):
     """Moves the box by +1 in x per frame; optionally draws its own 'Tracking' block with a second box."""
 
-    DEFAULTS = {"own_drawing": False}
+    DEFAULTS = {"own_drawing": False, "status_block": False}
 
     def initialize(self, image, info):
         self.box = list(info["init_bbox"])
@@ -240,6 +240,8 @@ class ShiftTracker(BaseTracker):
         self.box = [self.box[0] + 1, *self.box[1:]]
         if self.params.own_drawing and self.visdom is not None:
             self.visdom.register((image, self.box, [0, 0, 1, 1]), "Tracking", 1, "Tracking")
+        if self.params.status_block and self.visdom is not None:
+            self.visdom.register({"x": self.box[0]}, "info_dict", 2, "Status")
         return {"target_bbox": self.box}
 
 
@@ -328,7 +330,29 @@ def test_multi_object_sequence_shows_all_boxes(env, tmp_path, recording_view):
     assert len(view.calls) == 3
     image, box1, box2 = view.calls[2][3]
     assert list(box1) == [2.0, 0.0, 2.0, 2.0] and list(box2) == [7.0, 5.0, 1.0, 1.0]
-    assert ShiftTracker.last.visdom is view  # the per-object trackers got the view too
+    assert ShiftTracker.last.visdom.view is view  # the per-object trackers draw into it, through a proxy
+
+
+def test_multi_object_trackers_drawing_themselves_give_one_tracking_block(env, tmp_path, recording_view):
+    # Every per-object tracker registers its own 'Tracking' and 'Status' blocks: they must not overwrite each
+    # other. 'Tracking' shows all objects (drawn by the harness); 'Status' is kept per object.
+    seq = make_sequence(tmp_path, object_ids=["1", "2"], multiobj_mode=True)
+    tracker(env, own_drawing=True, status_block=True).run_sequence(seq, debug=1)
+    view = recording_view[1]
+    assert [c[:3] for c in view.calls] == [
+        ("Tracking", 1, "Tracking"),  # frame 0: initial boxes
+        ("info_dict", 2, "Status (object 1)"),
+        ("info_dict", 2, "Status (object 2)"),
+        ("Tracking", 1, "Tracking"),
+        ("info_dict", 2, "Status (object 1)"),
+        ("info_dict", 2, "Status (object 2)"),
+        ("Tracking", 1, "Tracking"),
+    ]
+    assert view.frames_done == 3
+    image, box1, box2 = view.calls[6][3]  # frame 2: both objects moved twice
+    assert image.shape == (8, 12, 3) and image[0, 0, 0] == 2
+    assert list(box1) == [2.0, 0.0, 2.0, 2.0] and list(box2) == [7.0, 5.0, 1.0, 1.0]
+    assert view.calls[4][3] == {"x": 2.0} and view.calls[5][3] == {"x": 7.0}
 
 
 def test_make_debug_view_signature_used_by_the_harness():
