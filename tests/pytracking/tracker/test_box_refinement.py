@@ -42,6 +42,36 @@ def test_optimize_boxes_default_space_step_is_proportional_to_box_size():
     torch.testing.assert_close(iou, torch.tensor([-4.0], dtype=torch.float64))
 
 
+class QuadraticWithGradient:
+    """:func:`quadratic` offering ``value_and_grad``, counting which path refinement takes."""
+
+    def __init__(self, target: torch.Tensor):
+        self.score, self.target, self.calls = quadratic(target), target, {"call": 0, "value_and_grad": 0}
+
+    def __call__(self, boxes: torch.Tensor) -> torch.Tensor:
+        self.calls["call"] += 1
+        return self.score(boxes)
+
+    def value_and_grad(self, boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self.calls["value_and_grad"] += 1
+        return self.score(boxes), self.target - boxes
+
+
+def test_optimize_boxes_uses_value_and_grad_in_the_default_space_only():
+    target = torch.tensor([12.0, 8.0, 22.0, 11.0], dtype=torch.float64)
+    boxes = torch.tensor([[10.0, 10.0, 20.0, 10.0], [14.0, 7.0, 25.0, 12.0]], dtype=torch.float64)
+    expected = optimize_boxes(quadratic(target), boxes, 3, 0.01, step_decay=0.5)
+    fast = QuadraticWithGradient(target)
+    result = optimize_boxes(fast, boxes, 3, 0.01, step_decay=0.5)
+    assert fast.calls == {"call": 0, "value_and_grad": 3}
+    for a, b in zip(result, expected):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    # The relative space differentiates through its parametrisation, so it keeps autograd.
+    relative = QuadraticWithGradient(target)
+    optimize_boxes(relative, boxes, 2, 1e-3, space="relative")
+    assert relative.calls == {"call": 2, "value_and_grad": 0}
+
+
 def test_optimize_boxes_step_decay_and_per_coordinate_steps():
     target = torch.zeros(4, dtype=torch.float64)
     box = torch.tensor([[1.0, 1.0, 1.0, 1.0]], dtype=torch.float64)
