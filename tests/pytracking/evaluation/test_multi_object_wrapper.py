@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from view_helpers import RecordingView
 
 from pytracking.evaluation.multi_object_wrapper import MultiObjectWrapper, default_merge
 
@@ -168,28 +169,6 @@ def test_initialize_needs_objects_and_boxes():
 
 
 # ---- debug view ------------------------------------------------------------------------------------------------
-
-
-class RecordingView:
-    """Records register() calls; block_until_unpaused() ends a frame."""
-
-    def __init__(self, debug=1):
-        self.debug = debug
-        self.registered_this_frame: set[str] = set()
-        self.calls: list[tuple] = []
-        self.frames_done = 0
-
-    def register(self, data, mode, debug_level=0, title="Data", **kwargs):
-        self.calls.append((mode, debug_level, title, data, kwargs))
-        self.registered_this_frame.add(title)
-
-    def block_until_unpaused(self, timeout=None):
-        self.frames_done += 1
-        self.registered_this_frame = set()
-        return True
-
-    def __deepcopy__(self, memo):
-        return self
 
 
 class Drawer(Shifter):

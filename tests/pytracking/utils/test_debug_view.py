@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from matplotlib.backend_bases import KeyEvent
 from PIL import Image
+from view_helpers import RecordingView
 
 from pytracking.evaluation import Sequence, Tracker
 from pytracking.evaluation.environment import EnvSettings
@@ -204,28 +205,6 @@ def test_matplotlib_view_keys(plt):
 # ---- run_sequence integration --------------------------------------------------------------------------------------
 
 
-class RecordingView:
-    """Records register() calls and pause-hook calls."""
-
-    def __init__(self, debug=1):
-        self.debug = debug
-        self.registered_this_frame: set[str] = set()
-        self.calls: list[tuple] = []
-        self.frames_done = 0
-
-    def register(self, data, mode, debug_level=0, title="Data", **kwargs):
-        self.calls.append((mode, debug_level, title, data))
-        self.registered_this_frame.add(title)
-
-    def block_until_unpaused(self, timeout=None):
-        self.frames_done += 1
-        self.registered_this_frame = set()
-        return True
-
-    def __deepcopy__(self, memo):
-        return self  # shared, like the real views (MultiObjectWrapper deep-copies its template tracker)
-
-
 class ShiftTracker(BaseTracker):
     """Moves the box by +1 in x per frame; optionally draws its own 'Tracking' block with a second box."""
 
@@ -294,7 +273,7 @@ def test_debug_1_shows_every_frame(env, tmp_path, recording_view):
     assert (debug, visdom_info) == (1, info)
     assert ShiftTracker.last.visdom is view
     assert [c[:3] for c in view.calls] == [("Tracking", 1, "Tracking")] * 3 and view.frames_done == 3
-    for frame, (_, _, _, data) in enumerate(view.calls):
+    for frame, (_, _, _, data, _) in enumerate(view.calls):
         image, box = data
         assert image.shape == (8, 12, 3) and image[0, 0, 0] == frame
         assert list(box) == [2.0 + frame, 3.0, 4.0, 5.0]  # frame 0: the initial box
