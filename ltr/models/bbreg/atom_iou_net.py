@@ -69,9 +69,8 @@ class _FusedHead:
     pooling tables' layout, so no transposition per call), and the transposed weights of the backward pass."""
 
     def __init__(self, net: AtomIoUNet, rows: int):
-        self.sizes = (net.prroi_pool3t.pooled_height, net.prroi_pool4t.pooled_height)
-        w3, b3 = _fold_block(net.fc3_rt, self.sizes[0])
-        w4, b4 = _fold_block(net.fc4_rt, self.sizes[1])
+        w3, b3 = _fold_block(net.fc3_rt, net.prroi_pool3t.pooled_height)
+        w4, b4 = _fold_block(net.fc4_rt, net.prroi_pool4t.pooled_height)
         self.fc3, self.fc4 = FrozenLinear(w3, b3, rows), FrozenLinear(w4, b4, rows)
         self.fc3_t, self.fc4_t = (
             FrozenLinear(w3.t().contiguous(), None, rows),
