@@ -350,9 +350,6 @@ _SPLINE_POLY = (
     (-1.0, 1.0, 0.0, 1.0, -2.0, 1.0),
     (0.5, -1.0, 0.5, 0.0, 0.0, 0.0),
 )
-# Of the 4 x 4 outer product of two coefficient rows (three spline taps, then the constant map's term), the nine
-# tap pairs and the pair of constant terms.
-_TAP_PAIRS = (0, 1, 2, 4, 5, 6, 8, 9, 10, 15)
 
 
 def _edge_coefficients(
@@ -443,11 +440,19 @@ def _level_layout(
     rows = tensor(corner_rows)  # (corners, 3): offset, padded rows per image, padded row length
     lay.corner_offset, lay.corner_image_rows, lay.corner_width = rows.unbind(1)
     lay.corner_taps = tensor(corner_taps)  # (corners, 9)
+    # Row of a corner's tap (0, 0) = cell_y * row length + cell_x + corner_base (+ image * corner_image_size).
+    lay.corner_base = lay.corner_offset + lay.corner_width + 1
+    lay.corner_image_size = lay.corner_image_rows * lay.corner_width
     lay.mean_row = torch.arange(batch * n_levels, device=dev).view(batch, n_levels) + row_offset  # (B, L)
     lay.pooled = tensor([[pw, ph] for ph, pw in pooled_sizes], dtype=dtype)  # (L, 2)
     lay.scale = tensor(spatial_scales, dtype=dtype)
     lay.poly = tensor(_SPLINE_POLY, dtype=dtype)
-    lay.pairs = tensor(_TAP_PAIRS)
+    # Per row set (values, d/dx, d/dy) and tap, which of the 8 coefficients (values then slopes, 4 each: three taps
+    # and the constant map's term) of the corner's y and x edges multiply: taps (a, b) for a, b < 3, then the means.
+    rows_yx = ((0, 0), (0, 1), (1, 0))
+    taps_yx = [(a, b) for a in range(3) for b in range(3)] + [(3, 3)]
+    lay.select_y = tensor([[4 * ry + a for a, _ in taps_yx] for ry, _ in rows_yx])  # (3, 10)
+    lay.select_x = tensor([[4 * rx + b for _, b in taps_yx] for _, rx in rows_yx])
     corners = torch.zeros(n_bins, n_corners, dtype=dtype)
     for b, (c11, c10, c01, c00) in enumerate(bin_corners):
         corners[b, c11] += 1.0
@@ -529,48 +534,59 @@ class TableLevels:
             The pooled values (K, bins, C) (see the class docstring for the bin order), and the state
             :meth:`grad_rois` needs.
         """
+        box = rois[:, None, 1:].to(self.table.dtype) * self.layout.scale[:, None]  # (K, L, 4)
+        start = box[..., :2]
+        return self._pool(start, box[..., 2:] - start, rois[:, 0].round().long(), box_grad, rois.dtype)
+
+    def pool_boxes(self, boxes: torch.Tensor, box_grad: bool = False) -> tuple[torch.Tensor, tuple]:
+        """:meth:`pool` for boxes (K, 4) ``[x, y, w, h]`` in input pixels on the first image (tracking: one search
+        image, and no conversion to rois and back); see :meth:`grad_boxes`."""
+        box = boxes[:, None].to(self.table.dtype) * self.layout.scale[:, None]  # (K, L, 4)
+        return self._pool(box[..., :2], box[..., 2:], None, box_grad, boxes.dtype)
+
+    def _pool(
+        self, start: torch.Tensor, size: torch.Tensor, batch: torch.Tensor | None, box_grad: bool, dtype: torch.dtype
+    ) -> tuple[torch.Tensor, tuple]:
+        """Boxes from ``start`` (x0, y0) and ``size`` (w, h), (K, L, 2) in feature cells per level; ``batch`` (K,)
+        image indices or None for image 0."""
         lay = self.layout
-        k = rois.shape[0]
-        box = rois[:, None, 1:].to(self.table.dtype) * lay.scale[:, None]  # (K, L, 4)
-        start = box[..., :2]  # x0, y0
-        positive = box[..., 2:] > start
-        bins = (box[..., 2:] - start).clamp_min(0.0) / lay.pooled  # (K, L, 2): bin width and height
+        k = start.shape[0]
+        positive = size > 0
+        bins = size.clamp_min(0.0) / lay.pooled  # (K, L, 2): bin width and height
         area = bins.prod(-1)
         inv_area = torch.where(area > 0, 1.0 / torch.where(area > 0, area, 1.0), 0.0)  # (K, L); 0 if empty
-        edges = torch.addcmul(
-            start.flatten(1)[:, lay.edge_group], bins.flatten(1)[:, lay.edge_group], lay.edge_step
-        )  # (K, E)
+        group = lay.edge_group
+        edges = torch.addcmul(start.flatten(1)[:, group], bins.flatten(1)[:, group], lay.edge_step)  # (K, E)
         cell, coef = _edge_coefficients(edges, lay.edge_size, lay.poly)  # (K, E), (K, E, 2, 4)
 
-        batch = rois[:, 0].round().long()
-        cell_rows = (cell[:, lay.corner_y] + 1 + batch[:, None] * lay.corner_image_rows) * lay.corner_width
-        base = cell_rows + cell[:, lay.corner_x] + 1 + lay.corner_offset  # (K, corners)
-        index = torch.cat((base[..., None] + lay.corner_taps, lay.mean_row[batch][:, lay.corner_level, None]), -1)
-
-        cx, cy = coef[:, lay.corner_x], coef[:, lay.corner_y]  # (K, corners, 2, 4)
-        if box_grad:  # values, d / d x_j, d / d y_i
-            cy = torch.stack((cy[:, :, 0], cy[:, :, 0], cy[:, :, 1]))
-            cx = torch.stack((cx[:, :, 0], cx[:, :, 1], cx[:, :, 0]))
-            index = index.expand(3, *index.shape)
+        base = cell[:, lay.corner_y] * lay.corner_width + cell[:, lay.corner_x] + lay.corner_base  # (K, corners)
+        if batch is None:
+            means = lay.mean_row[0, lay.corner_level].expand(k, -1)
         else:
-            cy, cx = cy[None, :, :, 0], cx[None, :, :, 0]
-        weights = (cy[..., :, None] * cx[..., None, :]).flatten(-2)[..., lay.pairs]  # (S, K, corners, 10)
-        # Weighted by 1 / area so that the rows sum straight to bin averages.
-        weights = weights * inv_area[:, lay.corner_level, None]
+            base = base + batch[:, None] * lay.corner_image_size
+            means = lay.mean_row[batch][:, lay.corner_level]
+        index = torch.cat((base[..., None] + lay.corner_taps, means[..., None]), -1)  # (K, corners, 10)
+
+        # Rows: values, then (with box_grad) d / d x_j and d / d y_i; weighted by 1 / area so that they sum
+        # straight to bin averages.
+        sets = 3 if box_grad else 1
+        cy = coef[:, lay.corner_y].flatten(-2) * inv_area[:, lay.corner_level, None]  # (K, corners, 8)
+        cx = coef[:, lay.corner_x].flatten(-2)
+        weights = (cy[..., lay.select_y[:sets]] * cx[..., lay.select_x[:sets]]).permute(2, 0, 1, 3)
+        if box_grad:
+            index = index.expand(3, *index.shape)
         gathered = F.embedding_bag(
             index.reshape(-1, 10), self.table, per_sample_weights=weights.reshape(-1, 10), mode="sum"
         )
-        gathered = gathered.view(weights.shape[0], k, -1, self.table.shape[1])
+        gathered = gathered.view(sets, k, -1, self.table.shape[1])
         out = torch.matmul(lay.differences, gathered[0])  # (K, bins, C)
-        saved = (gathered[1:] if box_grad else None, out, inv_area, bins, positive, rois.dtype)
+        saved = (gathered[1:] if box_grad else None, out, inv_area, bins, positive, dtype)
         return out, saved
 
-    def grad_rois(self, saved: tuple, grad_out: torch.Tensor) -> torch.Tensor:
-        """Gradient with respect to the rois (K, 5) of :meth:`pool` (called with ``box_grad=True``), given the
-        gradient (K, bins, C) of its output. The tables are constants (tracking: features are fixed while the
-        boxes move)."""
+    def _grad(self, saved: tuple, grad_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gradients (K, L, 2) with respect to :meth:`_pool`'s ``start`` and ``size`` times the spatial scale."""
         lay = self.layout
-        deriv, out, inv_area, bins, positive, rois_dtype = saved
+        deriv, out, inv_area, bins, positive, _ = saved
         k = out.shape[0]
         # out = integral / area (0 for an empty bin): d out / d area = -out / area, summed per level.
         grad_area = -torch.linalg.vecdot(grad_out, out) @ lay.bin_level * inv_area  # (K, L)
@@ -581,8 +597,21 @@ class TableLevels:
         # bin = max(size, 0) / pooled;  area = bin_w * bin_h.
         grad_bins = grad_bins + grad_area[..., None] * bins.flip(-1)
         grad_size = grad_bins * positive / lay.pooled  # the flat side at a zero size
-        grad_box = torch.cat((grad_start - grad_size, grad_size), dim=-1) * lay.scale[:, None]
-        return F.pad(grad_box.sum(1), (1, 0)).to(rois_dtype)
+        scale = lay.scale[:, None]
+        return grad_start * scale, grad_size * scale
+
+    def grad_rois(self, saved: tuple, grad_out: torch.Tensor) -> torch.Tensor:
+        """Gradient with respect to the rois (K, 5) of :meth:`pool` (called with ``box_grad=True``), given the
+        gradient (K, bins, C) of its output. The tables are constants (tracking: features are fixed while the
+        boxes move)."""
+        grad_start, grad_size = self._grad(saved, grad_out)
+        grad_box = torch.cat((grad_start - grad_size, grad_size), dim=-1).sum(1)  # x0 = start, x1 = start + size
+        return F.pad(grad_box, (1, 0)).to(saved[-1])
+
+    def grad_boxes(self, saved: tuple, grad_out: torch.Tensor) -> torch.Tensor:
+        """Gradient with respect to the boxes (K, 4) ``[x, y, w, h]`` of :meth:`pool_boxes` (``box_grad=True``)."""
+        grad_start, grad_size = self._grad(saved, grad_out)
+        return torch.cat((grad_start, grad_size), dim=-1).sum(1).to(saved[-1])
 
     def forward(self, rois: torch.Tensor, box_grad: bool = False) -> tuple[list[torch.Tensor], tuple]:
         """Pool ``rois`` (K, 5) at every level; see :meth:`pool`.

@@ -573,3 +573,22 @@ def test_table_levels_pool_several_maps_with_padded_bins_exactly():
     torch.testing.assert_close(grad_rois, expected_grad, rtol=0, atol=1e-11)
     with pytest.raises(ValueError, match="common B and C"):
         TableLevels([f1, f2[:, :2]], sizes, scales)
+
+
+def test_table_levels_pool_boxes_equals_pool_of_the_same_rois():
+    torch.manual_seed(4)
+    f1 = torch.randn(1, 3, 9, 11, dtype=torch.float64)
+    f2 = torch.randn(1, 3, 5, 4, dtype=torch.float64)
+    levels = TableLevels([f1, f2], [(2, 4), (3, 1)], [1 / 8, 1 / 16])
+    boxes = torch.tensor(
+        [[8.0, 4.0, 40.0, 30.0], [-10.0, 20.0, 100.0, 0.0], [30.0, 30.0, 1.5, 2.5]], dtype=torch.float64
+    )
+    rois = torch.cat((torch.zeros(3, 1, dtype=torch.float64), boxes[:, :2], boxes[:, :2] + boxes[:, 2:]), 1)
+    out, saved = levels.pool(rois, box_grad=True)
+    out_boxes, saved_boxes = levels.pool_boxes(boxes, box_grad=True)
+    torch.testing.assert_close(out_boxes, out, rtol=0, atol=1e-12)
+    grad = torch.randn_like(out)
+    grad_rois = levels.grad_rois(saved, grad)
+    # x0 = x, x1 = x + w: d/dx = d/dx0 + d/dx1, d/dw = d/dx1.
+    expected = torch.cat((grad_rois[:, 1:3] + grad_rois[:, 3:5], grad_rois[:, 3:5]), 1)
+    torch.testing.assert_close(levels.grad_boxes(saved_boxes, grad), expected, rtol=0, atol=1e-12)
