@@ -17,8 +17,10 @@ __all__ = ["FrozenLinear"]
 
 def _onednn_weight(weight: torch.Tensor, rows: int) -> torch.Tensor | None:
     """``weight`` reordered for oneDNN's linear kernel, or None where that path is not available (GPU, float64, a
-    build without oneDNN or without these operators)."""
-    if weight.device.type != "cpu" or weight.dtype != torch.float32 or not torch.backends.mkldnn.is_available():
+    build without oneDNN or without these operators, ``torch.backends.mkldnn.enabled`` off)."""
+    if weight.device.type != "cpu" or weight.dtype != torch.float32:
+        return None
+    if not (torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled):  # the user may turn it off
         return None
     try:
         packed = torch.ops.mkldnn._reorder_linear_weight(weight, rows)

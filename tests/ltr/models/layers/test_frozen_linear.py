@@ -29,3 +29,11 @@ def test_frozen_linear_uses_the_fast_path_only_for_float32_on_cpu():
     layer = FrozenLinear(torch.ones(2, 3), torch.tensor([1.0, -5.0]))
     assert layer(torch.ones(1, 3)).tolist() == [[4.0, -2.0]]
     assert layer(torch.ones(1, 3), relu=True).tolist() == [[4.0, 0.0]]
+
+
+def test_frozen_linear_respects_a_disabled_onednn(monkeypatch):
+    weight, x = torch.randn(5, 7), torch.randn(3, 7)
+    monkeypatch.setattr(torch.backends.mkldnn, "enabled", False)
+    layer = FrozenLinear(weight)
+    assert layer.packed is None
+    torch.testing.assert_close(layer(x), F.linear(x, weight))
