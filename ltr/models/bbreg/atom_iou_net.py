@@ -99,23 +99,21 @@ def _fused_head(net: AtomIoUNet, rows: int) -> _FusedHead:
 
 def _fused_forward(head: _FusedHead, levels: TableLevels, proposals: torch.Tensor, box_grad: bool):
     """IoUs (B, P) of proposals (B, P, 4) ``[x, y, w, h]``, and the state :func:`_fused_backward` needs."""
-    single = proposals.shape[0] == 1  # one image (tracking): no rois needed
-    if single:
-        out, saved = levels.pool_boxes(proposals.detach().reshape(-1, 4), box_grad=box_grad)  # (K, 25 + 9 bins, C)
-    else:
-        out, saved = levels.pool(_xywh_to_rois(proposals.detach()), box_grad=box_grad)
+    batch, num = proposals.shape[:2]
+    image = None if batch == 1 else torch.arange(batch, device=proposals.device).repeat_interleave(num)
+    out, saved = levels.pool_boxes(proposals.detach().reshape(-1, 4), image, box_grad)  # (K, 25 + 9 bins, C)
     k = out.shape[0]
     split = levels.layout.level_slices[0][1]
     r3 = head.fc3(out[:, :split].reshape(k, -1), relu=True)
     r4 = head.fc4(out[:, split:].reshape(k, -1), relu=True)
     hidden = torch.cat((r3, r4), dim=1)
     iou = F.linear(hidden, head.iou_weight, head.iou_bias).reshape(proposals.shape[:2])
-    return iou, (head, levels, saved, hidden, single)
+    return iou, (head, levels, saved, hidden)
 
 
 def _fused_backward(state: tuple, grad_iou: torch.Tensor) -> torch.Tensor:
     """Gradient (B, P, 4) with respect to the proposals of :func:`_fused_forward`, given that of the IoUs (B, P)."""
-    head, levels, saved, hidden, single = state
+    head, levels, saved, hidden = state
     batch, num = grad_iou.shape
     k, c = hidden.shape[0], levels.table.shape[1]
     grad_hidden = (grad_iou.reshape(-1, 1) * head.iou_weight) * (hidden > 0)
@@ -126,12 +124,7 @@ def _fused_backward(state: tuple, grad_iou: torch.Tensor) -> torch.Tensor:
         ),
         dim=1,
     )
-    if single:
-        return levels.grad_boxes(saved, grad_out).reshape(batch, num, 4)
-    grad_rois = levels.grad_rois(saved, grad_out)
-    # rois = [batch, x, y, x + w, y + h]
-    grad_xy = grad_rois[:, 1:3] + grad_rois[:, 3:5]
-    return torch.cat((grad_xy, grad_rois[:, 3:5]), dim=1).reshape(batch, num, 4)
+    return levels.grad_boxes(saved, grad_out).reshape(batch, num, 4)
 
 
 class _PreparedIoU(torch.autograd.Function):

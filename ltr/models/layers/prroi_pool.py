@@ -395,7 +395,6 @@ def _level_layout(
 ) -> SimpleNamespace:
     """Index and weight constants of :class:`TableLevels` for one geometry (built once: tracking asks for the same
     geometry every frame, and the Python loops here would cost more than pooling)."""
-    dev = device
     n_levels = len(pooled_sizes)
     lay = SimpleNamespace()
     # Edges: per level its pw + 1 x edges, then its ph + 1 y edges. Corners: per level, row-major (y, x) pairs.
@@ -418,8 +417,9 @@ def _level_layout(
                 corner_x.append(first_x + j)
                 corner_y.append(first_y + i)
                 corner_level.append(level)
-                # Table row of cell (y, x) = offset + (b * (h + 4) + y + 1) * (w + 4) + x + 1 at tap (0, 0).
-                corner_rows.append((row_offset, h + 4, w + 4))
+                # Row of tap (0, 0) at cell (y, x) of image b: offset + (b * (h + 4) + y + 1) * (w + 4) + x + 1,
+                # i.e. y * row length + x + base + b * image size.
+                corner_rows.append((row_offset + w + 5, (h + 4) * (w + 4), w + 4))
                 corner_taps.append([a * (w + 4) + b for a in range(3) for b in range(3)])
         for i in range(ph):
             for j in range(pw):
@@ -430,20 +430,16 @@ def _level_layout(
     n_edges, n_corners, n_bins = len(edge_step), len(corner_x), len(bin_corners)
 
     def tensor(values, **kw) -> torch.Tensor:
-        return torch.tensor(values, device=dev, **kw)
+        return torch.tensor(values, device=device, **kw)
 
     lay.edge_group = tensor(edge_group)
     lay.edge_step = tensor(edge_step, dtype=dtype)
     lay.edge_size = tensor(edge_size, dtype=dtype)
     lay.corner_x, lay.corner_y = tensor(corner_x), tensor(corner_y)
     lay.corner_level = tensor(corner_level)
-    rows = tensor(corner_rows)  # (corners, 3): offset, padded rows per image, padded row length
-    lay.corner_offset, lay.corner_image_rows, lay.corner_width = rows.unbind(1)
+    lay.corner_base, lay.corner_image_size, lay.corner_width = tensor(corner_rows).unbind(1)  # (corners,) each
     lay.corner_taps = tensor(corner_taps)  # (corners, 9)
-    # Row of a corner's tap (0, 0) = cell_y * row length + cell_x + corner_base (+ image * corner_image_size).
-    lay.corner_base = lay.corner_offset + lay.corner_width + 1
-    lay.corner_image_size = lay.corner_image_rows * lay.corner_width
-    lay.mean_row = torch.arange(batch * n_levels, device=dev).view(batch, n_levels) + row_offset  # (B, L)
+    lay.mean_row = torch.arange(batch * n_levels, device=device).view(batch, n_levels) + row_offset  # (B, L)
     lay.pooled = tensor([[pw, ph] for ph, pw in pooled_sizes], dtype=dtype)  # (L, 2)
     lay.scale = tensor(spatial_scales, dtype=dtype)
     lay.poly = tensor(_SPLINE_POLY, dtype=dtype)
@@ -459,16 +455,16 @@ def _level_layout(
         corners[b, c10] -= 1.0
         corners[b, c01] -= 1.0
         corners[b, c00] += 1.0
-    lay.differences = corners.to(dev)  # (bins, corners)
+    lay.differences = corners.to(device)  # (bins, corners)
     lay.bin_level = F.one_hot(tensor(bin_level), n_levels).to(dtype)  # (bins, L)
     # Gradient of the corners' values along x (first block of rows) and y (second) summed onto their edges.
     gather = torch.zeros(2 * n_corners, n_edges, dtype=dtype)
     gather[torch.arange(n_corners), torch.tensor(corner_x)] = 1.0
     gather[n_corners + torch.arange(n_corners), torch.tensor(corner_y)] = 1.0
-    lay.corner_to_edge = gather.to(dev)
+    lay.corner_to_edge = gather.to(device)
     # Edge e = start[group] + step_e * bin[group]: its gradient summed per group, plain and step-weighted.
     group = F.one_hot(torch.tensor(edge_group), 2 * n_levels).to(dtype)  # (E, 2L)
-    lay.edge_to_group = torch.cat((group, group * torch.tensor(edge_step, dtype=dtype)[:, None]), 1).to(dev)
+    lay.edge_to_group = torch.cat((group, group * torch.tensor(edge_step, dtype=dtype)[:, None]), 1).to(device)
     lay.level_slices = []
     start = 0
     for ph, pw in pooled_sizes:
@@ -509,18 +505,18 @@ class TableLevels:
                 raise ValueError(
                     f"features must be (B, C, H, W) with a common B and C, got {[tuple(x.shape) for x in features]}"
                 )
-        self.shapes = [tuple(f.shape) for f in features]
-        self.pooled_sizes = [(int(ph), int(pw)) for ph, pw in pooled_sizes]
-        self.spatial_scales = [float(s) for s in spatial_scales]
+        self.pooled_sizes = tuple((int(ph), int(pw)) for ph, pw in pooled_sizes)
         tables, means = zip(*(_sat_table(f) for f in features), strict=True)
-        batch = features[0].shape[0]
         # Rows: the levels' tables, then the channel means of (image b, level l) at row table_rows + b * L + l.
         self.table = torch.cat((*tables, torch.stack(means, 1).flatten(0, 1)))
-        self.requires_grad = self.table.requires_grad
-        dev, dtype = features[0].device, features[0].dtype
-
+        ref = features[0]
         self.layout = _level_layout(
-            tuple(self.pooled_sizes), tuple(s[2:] for s in self.shapes), tuple(self.spatial_scales), batch, dev, dtype
+            self.pooled_sizes,
+            tuple(tuple(f.shape[2:]) for f in features),
+            tuple(float(s) for s in spatial_scales),
+            ref.shape[0],
+            ref.device,
+            ref.dtype,
         )
 
     def pool(self, rois: torch.Tensor, box_grad: bool = False) -> tuple[torch.Tensor, tuple]:
@@ -538,11 +534,19 @@ class TableLevels:
         start = box[..., :2]
         return self._pool(start, box[..., 2:] - start, rois[:, 0].round().long(), box_grad, rois.dtype)
 
-    def pool_boxes(self, boxes: torch.Tensor, box_grad: bool = False) -> tuple[torch.Tensor, tuple]:
-        """:meth:`pool` for boxes (K, 4) ``[x, y, w, h]`` in input pixels on the first image (tracking: one search
-        image, and no conversion to rois and back); see :meth:`grad_boxes`."""
+    def pool_boxes(
+        self, boxes: torch.Tensor, batch: torch.Tensor | None = None, box_grad: bool = False
+    ) -> tuple[torch.Tensor, tuple]:
+        """:meth:`pool` for boxes (K, 4) ``[x, y, w, h]`` in input pixels (no conversion to rois and back); see
+        :meth:`grad_boxes`.
+
+        Args:
+            boxes: (K, 4) boxes.
+            batch: (K,) long image index of each box; None: all on image 0 (tracking's one search image).
+            box_grad: as for :meth:`pool`.
+        """
         box = boxes[:, None].to(self.table.dtype) * self.layout.scale[:, None]  # (K, L, 4)
-        return self._pool(box[..., :2], box[..., 2:], None, box_grad, boxes.dtype)
+        return self._pool(box[..., :2], box[..., 2:], batch, box_grad, boxes.dtype)
 
     def _pool(
         self, start: torch.Tensor, size: torch.Tensor, batch: torch.Tensor | None, box_grad: bool, dtype: torch.dtype
@@ -688,7 +692,7 @@ class PreparedPrRoIPool:
         table = self.levels.table
         if rois.shape[0] == 0:
             return table.new_zeros(0, self.shape[1], ph, pw) + rois.sum().to(table.dtype) * 0
-        if self.levels.requires_grad and torch.is_grad_enabled():
+        if table.requires_grad and torch.is_grad_enabled():
             return self.levels.forward(rois)[0][0]  # autograd, to reach the features too
         return _TableBoxPool.apply(rois, self.levels)
 
