@@ -292,6 +292,10 @@ def _network_checkpoint(path: Path, ckpt: Any) -> Mapping:
     return ckpt
 
 
+# The files of a checkpoint directory; without an epoch, the last of them in sorted order is loaded.
+CHECKPOINT_PATTERN = "*.pth.tar"
+
+
 def _resolve_checkpoint(network_dir: str | os.PathLike | None, checkpoint: int | str | os.PathLike | None) -> Path:
     net_path = Path(os.path.expanduser(os.fspath(network_dir))) if network_dir is not None else None
     if net_path is not None and net_path.is_file():
@@ -303,7 +307,7 @@ def _resolve_checkpoint(network_dir: str | os.PathLike | None, checkpoint: int |
             raise ValueError("load_network needs network_dir (a checkpoint file or directory) or a checkpoint path.")
         if not net_path.is_dir():
             raise CheckpointNotFoundError(f"Neither a checkpoint file nor a directory: {net_path}")
-        pattern = "*.pth.tar" if checkpoint is None else f"*_ep{checkpoint:04d}.pth.tar"
+        pattern = CHECKPOINT_PATTERN if checkpoint is None else f"*_ep{checkpoint:04d}.pth.tar"
         matches = sorted(net_path.glob(pattern))
         if not matches:
             raise CheckpointNotFoundError(f"No checkpoint matching '{pattern}' in {net_path}")

@@ -13,9 +13,6 @@ from typing import Any
 
 __all__ = ["find_network", "load_network", "network_dirs"]
 
-# The checkpoints of a network directory; ltr.admin.loading.load_network takes the last of them in sorted order.
-_CHECKPOINT_PATTERN = "*.pth.tar"
-
 
 def network_dirs(network_path: str | os.PathLike | list | tuple) -> list[Path]:
     """The directories to search, in order, from a ``network_path`` setting (one directory or a list)."""
@@ -26,7 +23,9 @@ def network_dirs(network_path: str | os.PathLike | list | tuple) -> list[Path]:
 
 def _usable(path: Path) -> bool:
     """Whether ``path`` is a checkpoint file or a directory holding at least one checkpoint."""
-    return path.is_file() or (path.is_dir() and next(path.glob(_CHECKPOINT_PATTERN), None) is not None)
+    from ltr.admin.loading import CHECKPOINT_PATTERN  # here: pytracking.utils may not import ltr at load time
+
+    return path.is_file() or (path.is_dir() and next(path.glob(CHECKPOINT_PATTERN), None) is not None)
 
 
 def _empty_directory_error(directories: list[Path]) -> FileNotFoundError:
@@ -34,7 +33,7 @@ def _empty_directory_error(directories: list[Path]) -> FileNotFoundError:
 
     names = "\n".join(f"  {d}" for d in directories)
     return ltr_loading.CheckpointNotFoundError(
-        f"Network directory without checkpoints (no '{_CHECKPOINT_PATTERN}' file in it):\n{names}\n"
+        f"Network directory without checkpoints (no '{ltr_loading.CHECKPOINT_PATTERN}' file in it):\n{names}\n"
         f"Copy the network's training checkpoint(s) into it (e.g. ATOMnet_ep0050.pth.tar from ltr's "
         f"checkpoints/<module>/<name>/; the latest by sorted name is loaded), or remove the directory and put "
         f"a checkpoint file of that name in the network_path instead."
