@@ -417,8 +417,9 @@ class DiMP(TargetStateMixin, BaseTracker):
         p = self.params
         init_box = self.get_iounet_box(self.pos, self.target_sz, sample_pos, sample_scale)
         with torch.no_grad():
-            iou_feat = self.net.bb_regressor.get_iou_feat(self.net.get_backbone_bbreg_feat(backbone_feat))
-            iou_feat = [f[scale_ind : scale_ind + 1].detach() for f in iou_feat]
+            # Only the chosen scale's IoU features are needed: slice before the IoU-Net's convolutions.
+            iou_backbone = [f[scale_ind : scale_ind + 1] for f in self.net.get_backbone_bbreg_feat(backbone_feat)]
+            iou_feat = self.net.bb_regressor.get_iou_feat(iou_backbone)
         self.timer.lap("iou_features")
 
         predict_iou = self._iou_function(iou_feat)
