@@ -90,6 +90,8 @@ def _as_transform(t: tfm.Transform | tfm.TransformBase) -> tfm.Transform:
 class _CropProcessing(BaseProcessing):
     """Shared steps: joint transform, jittered crops of each split, per-frame transforms, output formatting.
 
+    Subclasses implement ``_crop`` and add their training targets in the two hooks of :meth:`__call__`.
+
     Args:
         search_area_factor: crop side over the target's geometric-mean side.
         output_sz: crop size, a number or ``(w, h)`` (ATOM: a number).
@@ -150,6 +152,21 @@ class _CropProcessing(BaseProcessing):
             return data.apply(stack_tensors)
         return data.apply(_first_element)
 
+    def _add_frame_targets(self, data: TensorDict) -> None:
+        """Hook: per-frame targets (lists over the frames) computed from the crop boxes before stacking."""
+
+    def _add_stacked_targets(self, data: TensorDict) -> None:
+        """Hook: targets computed from the formatted (stacked, or single-frame in 'pair' mode) crop boxes."""
+
+    def __call__(self, data: TensorDict) -> TensorDict:
+        """Process one sample (see the class docstring for the keys)."""
+        self._apply_joint_transform(data)
+        self._crop_splits(data)
+        self._add_frame_targets(data)
+        data = self._format(data)
+        self._add_stacked_targets(data)
+        return data
+
 
 class ATOMProcessing(_CropProcessing):
     """ATOM's processing: square crops (:func:`~ltr.data.processing_utils.jittered_center_crop`) and IoU proposals.
@@ -187,17 +204,8 @@ class ATOMProcessing(_CropProcessing):
         )
         return crops, boxes_crop
 
-    def _generate_proposals(self, box: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return _iou_proposals(box, self.proposal_params)
-
-    def __call__(self, data: TensorDict) -> TensorDict:
-        """Process one sample (see the class docstring for the keys)."""
-        self._apply_joint_transform(data)
-        self._crop_splits(data)
-        proposals, gt_iou = zip(*[self._generate_proposals(a) for a in data["test_anno"]])
-        data["test_proposals"] = list(proposals)
-        data["proposal_iou"] = list(gt_iou)
-        return self._format(data)
+    def _add_frame_targets(self, data: TensorDict) -> None:
+        _add_iou_proposals(data, self.proposal_params)
 
 
 def _iou_proposals(box: torch.Tensor, params: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -217,6 +225,13 @@ def _iou_proposals(box: torch.Tensor, params: dict[str, Any]) -> tuple[torch.Ten
     else:
         raise ValueError(f"unknown proposal_method {method!r}; choose 'default' or 'gmm'")
     return proposals, gt_iou * 2 - 1
+
+
+def _add_iou_proposals(data: TensorDict, params: dict[str, Any]) -> None:
+    """``test_proposals`` and ``proposal_iou``: lists over the test frames of :func:`_iou_proposals`."""
+    proposals, gt_iou = zip(*[_iou_proposals(a, params) for a in data["test_anno"]])
+    data["test_proposals"] = list(proposals)
+    data["proposal_iou"] = list(gt_iou)
 
 
 class _AdaptiveCropProcessing(_CropProcessing):
@@ -251,16 +266,23 @@ class _AdaptiveCropProcessing(_CropProcessing):
         )
 
 
-def _label_function(target_bb: torch.Tensor, params: dict[str, Any], output_sz: Any) -> torch.Tensor:
-    """Gaussian labels (N, H, W) of (N, 4) crop boxes from ``label_function_params``."""
-    return prutils.gaussian_label_function(
-        target_bb.view(-1, 4),
-        params["sigma_factor"],
-        params["kernel_sz"],
-        params["feature_sz"],
-        output_sz,
-        end_pad_if_even=params.get("end_pad_if_even", True),
-    )
+def _add_gaussian_labels(data: TensorDict, params: dict[str, Any], output_sz: Any) -> None:
+    """``train_label`` / ``test_label``: Gaussian labels (N, H, W) of each split's (N, 4) crop boxes.
+
+    Args:
+        data: the formatted sample, modified in place.
+        params: ``label_function_params`` (``sigma_factor``, ``kernel_sz``, ``feature_sz``, ``end_pad_if_even``).
+        output_sz: crop size, a number or ``(w, h)``.
+    """
+    for s in _SPLITS:
+        data[s + "_label"] = prutils.gaussian_label_function(
+            data[s + "_anno"].view(-1, 4),
+            params["sigma_factor"],
+            params["kernel_sz"],
+            params["feature_sz"],
+            output_sz,
+            end_pad_if_even=params.get("end_pad_if_even", True),
+        )
 
 
 class DiMPProcessing(_AdaptiveCropProcessing):
@@ -311,25 +333,13 @@ class DiMPProcessing(_AdaptiveCropProcessing):
         self.proposal_params = proposal_params
         self.label_function_params = label_function_params
 
-    def _generate_proposals(self, box: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return _iou_proposals(box, self.proposal_params)
-
-    def _generate_label_function(self, target_bb: torch.Tensor) -> torch.Tensor:
-        return _label_function(target_bb, self.label_function_params, self.output_sz)
-
-    def __call__(self, data: TensorDict) -> TensorDict:
-        """Process one sample (see the class docstring for the keys)."""
-        self._apply_joint_transform(data)
-        self._crop_splits(data)
+    def _add_frame_targets(self, data: TensorDict) -> None:
         if self.proposal_params:
-            proposals, gt_iou = zip(*[self._generate_proposals(a) for a in data["test_anno"]])
-            data["test_proposals"] = list(proposals)
-            data["proposal_iou"] = list(gt_iou)
-        data = self._format(data)
+            _add_iou_proposals(data, self.proposal_params)
+
+    def _add_stacked_targets(self, data: TensorDict) -> None:
         if self.label_function_params is not None:
-            data["train_label"] = self._generate_label_function(data["train_anno"])
-            data["test_label"] = self._generate_label_function(data["test_anno"])
-        return data
+            _add_gaussian_labels(data, self.label_function_params, self.output_sz)
 
 
 class KLBBregProcessing(_AdaptiveCropProcessing):
@@ -384,18 +394,11 @@ class KLBBregProcessing(_AdaptiveCropProcessing):
             add_mean_box=p.get("add_mean_box", False),
         )
 
-    def _add_gmm_proposals(self, data: TensorDict) -> None:
+    def _add_frame_targets(self, data: TensorDict) -> None:
         proposals, proposal_density, gt_density = zip(*[self._generate_proposals(a) for a in data["test_anno"]])
         data["test_proposals"] = list(proposals)
         data["proposal_density"] = list(proposal_density)
         data["gt_density"] = list(gt_density)
-
-    def __call__(self, data: TensorDict) -> TensorDict:
-        """Process one sample (see the class docstring for the keys)."""
-        self._apply_joint_transform(data)
-        self._crop_splits(data)
-        self._add_gmm_proposals(data)
-        return self._format(data)
 
 
 class KLDiMPProcessing(KLBBregProcessing):
@@ -448,9 +451,6 @@ class KLDiMPProcessing(KLBBregProcessing):
         self.label_function_params = label_function_params
         self.label_density_params = label_density_params
 
-    def _generate_label_function(self, target_bb: torch.Tensor) -> torch.Tensor:
-        return _label_function(target_bb, self.label_function_params, self.output_sz)
-
     def _generate_label_density(self, target_bb: torch.Tensor) -> torch.Tensor:
         p = self.label_density_params
         feat_sz = p["feature_sz"] * p.get("interp_factor", 1)
@@ -472,11 +472,8 @@ class KLDiMPProcessing(KLBBregProcessing):
             label[~valid] = 1.0 / (label.shape[-2] * label.shape[-1])
         return label * (1.0 - p.get("shrink", 0.0))
 
-    def __call__(self, data: TensorDict) -> TensorDict:
-        """Process one sample (see the class docstring for the keys)."""
-        self._apply_joint_transform(data)
-        self._crop_splits(data)
-        self._add_gmm_proposals(data)
+    def _add_frame_targets(self, data: TensorDict) -> None:
+        super()._add_frame_targets(data)
         for s in _SPLITS:
             flags = data.get(f"is_distractor_{s}_frame")
             if flags is not None:
@@ -484,11 +481,10 @@ class KLDiMPProcessing(KLBBregProcessing):
                     if is_distractor:
                         box[0] = 99999999.9
                         box[1] = 99999999.9
-        data = self._format(data)
+
+    def _add_stacked_targets(self, data: TensorDict) -> None:
         if self.label_function_params is not None:
-            data["train_label"] = self._generate_label_function(data["train_anno"])
-            data["test_label"] = self._generate_label_function(data["test_anno"])
+            _add_gaussian_labels(data, self.label_function_params, self.output_sz)
         if self.label_density_params is not None:
-            data["train_label_density"] = self._generate_label_density(data["train_anno"])
-            data["test_label_density"] = self._generate_label_density(data["test_anno"])
-        return data
+            for s in _SPLITS:
+                data[s + "_label_density"] = self._generate_label_density(data[s + "_anno"])

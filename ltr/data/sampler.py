@@ -227,29 +227,7 @@ class TrackingSampler(torch.utils.data.Dataset):
 
 
 class DiMPSampler(TrackingSampler):
-    """:class:`TrackingSampler` with the DiMP defaults (``'causal'`` frame sampling)."""
-
-    def __init__(
-        self,
-        datasets: Sequence[Any],
-        p_datasets: Sequence[float] | None,
-        samples_per_epoch: int,
-        max_gap: int,
-        num_test_frames: int,
-        num_train_frames: int = 1,
-        processing: Callable[[TensorDict], Any] = no_processing,
-        frame_sample_mode: FrameSampleMode = "causal",
-    ) -> None:
-        super().__init__(
-            datasets,
-            p_datasets,
-            samples_per_epoch,
-            max_gap,
-            num_test_frames,
-            num_train_frames=num_train_frames,
-            processing=processing,
-            frame_sample_mode=frame_sample_mode,
-        )
+    """:class:`TrackingSampler` under DiMP's name; its defaults (``'causal'`` frame sampling) are already DiMP's."""
 
 
 class ATOMSampler(TrackingSampler):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import cv2 as cv
@@ -191,12 +191,7 @@ class TransformBase:
         """Transform a (4,) ``[x, y, w, h]`` box: the bounding box of its transformed corners."""
         if type(self).transform_coords is TransformBase.transform_coords:
             return bbox
-        x, y, w, h = bbox.reshape(-1).tolist()
-        corners = torch.tensor([[y, y, y + h, y + h], [x, x + w, x, x + w]], dtype=torch.float64)
-        moved = self.transform_coords(corners, image_shape, *rand_params).flip(0)  # rows (x, y)
-        tl = moved.min(dim=1).values
-        sz = moved.max(dim=1).values - tl
-        return torch.cat((tl, sz)).to(bbox.dtype).reshape(bbox.shape)
+        return _bbox_of_moved_corners(bbox, lambda corners: self.transform_coords(corners, image_shape, *rand_params))
 
     def transform_bboxes(self, bboxes: torch.Tensor, image_shape: tuple[int, int] | None, *rand_params: Any) -> Any:
         """Transform (N, 4) boxes row by row with :meth:`transform_bbox`."""
@@ -209,10 +204,36 @@ class TransformBase:
         return mask
 
 
+def _bbox_of_moved_corners(bbox: torch.Tensor, move: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """Bounding box ``[x, y, w, h]`` of the four corners of ``bbox`` after ``move``.
+
+    Args:
+        bbox: (4,) box (any shape holding 4 values; the result keeps its shape and dtype).
+        move: maps float64 (2, 4) coordinates given as rows ``(y, x)`` to moved coordinates in the same layout.
+    """
+    x, y, w, h = bbox.reshape(-1).tolist()
+    corners = torch.tensor([[y, y, y + h, y + h], [x, x + w, x, x + w]], dtype=torch.float64)
+    moved = move(corners).flip(0)  # rows (x, y)
+    tl = moved.min(dim=1).values
+    sz = moved.max(dim=1).values - tl
+    return torch.cat((tl, sz)).to(bbox.dtype).reshape(bbox.shape)
+
+
 def _require_size(image_shape: tuple[int, int] | None, name: str) -> tuple[int, int]:
     if image_shape is None:
         raise ValueError(f"{name}: transforming coordinates needs the image (or mask) in the same call")
     return image_shape
+
+
+def _hwc_to_chw(image: np.ndarray) -> torch.Tensor:
+    """(H, W, C) or (H, W) array as a (C, H, W) tensor of the same dtype."""
+    if image.ndim == 2:
+        image = image[:, :, None]
+    return torch.from_numpy(np.ascontiguousarray(image.transpose((2, 0, 1))))
+
+
+def _mask_to_tensor(mask: np.ndarray | torch.Tensor) -> torch.Tensor:
+    return torch.from_numpy(mask) if isinstance(mask, np.ndarray) else mask
 
 
 class ToTensor(TransformBase):
@@ -221,17 +242,13 @@ class ToTensor(TransformBase):
     def transform_image(self, image: np.ndarray | torch.Tensor) -> torch.Tensor:
         if torch.is_tensor(image):
             return image
-        if image.ndim == 2:
-            image = image[:, :, None]
-        out = torch.from_numpy(np.ascontiguousarray(image.transpose((2, 0, 1))))
+        out = _hwc_to_chw(image)
         if out.dtype == torch.uint8:
             return out.float().div(255)
         return out
 
     def transform_mask(self, mask: np.ndarray | torch.Tensor) -> torch.Tensor:
-        if isinstance(mask, np.ndarray):
-            return torch.from_numpy(mask)
-        return mask
+        return _mask_to_tensor(mask)
 
 
 class ToTensorAndJitter(TransformBase):
@@ -254,17 +271,13 @@ class ToTensorAndJitter(TransformBase):
         return float(np.random.uniform(max(0.0, 1 - self.brightness_jitter), 1 + self.brightness_jitter))
 
     def transform_image(self, image: np.ndarray, brightness_factor: float) -> torch.Tensor:
-        if image.ndim == 2:
-            image = image[:, :, None]
-        t = torch.from_numpy(np.ascontiguousarray(image.transpose((2, 0, 1)))).float()
+        t = _hwc_to_chw(image).float()
         if self.normalize:
             return t.mul_(brightness_factor / 255.0).clamp_(0.0, 1.0)
         return t.mul_(brightness_factor).clamp_(0.0, 255.0)
 
     def transform_mask(self, mask: np.ndarray | torch.Tensor, brightness_factor: float) -> torch.Tensor:
-        if isinstance(mask, np.ndarray):
-            return torch.from_numpy(mask)
-        return mask
+        return _mask_to_tensor(mask)
 
 
 class Normalize(TransformBase):
@@ -293,15 +306,10 @@ class Normalize(TransformBase):
         return (image - mean) / std
 
 
-class ToGrayscale(TransformBase):
-    """With probability ``probability``, replace an RGB image by its luma repeated on the three channels.
+class _RandomlyApplied(TransformBase):
+    """A transform applied with probability ``probability``: :meth:`roll` draws whether it applies this call."""
 
-    Numpy images use OpenCV's RGB2GRAY (the original's choice); tensors use the same BT.601 weights.
-    """
-
-    _WEIGHTS = (0.299, 0.587, 0.114)
-
-    def __init__(self, probability: float = 0.5) -> None:
+    def __init__(self, probability: float) -> None:
         super().__init__()
         self.probability = probability
 
@@ -310,6 +318,18 @@ class ToGrayscale(TransformBase):
 
     def roll(self) -> bool:
         return random.random() < self.probability
+
+
+class ToGrayscale(_RandomlyApplied):
+    """With probability ``probability``, replace an RGB image by its luma repeated on the three channels.
+
+    Numpy images use OpenCV's RGB2GRAY (the original's choice); tensors use the same BT.601 weights.
+    """
+
+    _WEIGHTS = (0.299, 0.587, 0.114)
+
+    def __init__(self, probability: float = 0.5) -> None:
+        super().__init__(probability)
 
     def transform_image(self, image: np.ndarray | torch.Tensor, do_grayscale: bool) -> np.ndarray | torch.Tensor:
         if not do_grayscale:
@@ -331,7 +351,7 @@ class ToBGR(TransformBase):
         return cv.cvtColor(image, cv.COLOR_RGB2BGR)
 
 
-class RandomHorizontalFlip(TransformBase):
+class RandomHorizontalFlip(_RandomlyApplied):
     """Mirror left-right with probability ``probability``.
 
     Pixel column ``j`` goes to ``W - 1 - j`` (``coords``), and a box ``[x, y, w, h]`` to ``[W - x - w, y, w, h]``
@@ -339,14 +359,7 @@ class RandomHorizontalFlip(TransformBase):
     """
 
     def __init__(self, probability: float = 0.5) -> None:
-        super().__init__()
-        self.probability = probability
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(probability={self.probability})"
-
-    def roll(self) -> bool:
-        return random.random() < self.probability
+        super().__init__(probability)
 
     def transform_image(self, image: np.ndarray | torch.Tensor, do_flip: bool) -> np.ndarray | torch.Tensor:
         if not do_flip:
@@ -419,20 +432,16 @@ class Blur(TransformBase):
         return _blur(image, self._half, self._kernels)
 
 
-class RandomBlur(TransformBase):
+class RandomBlur(_RandomlyApplied):
     """:class:`Blur` applied with probability ``probability``."""
 
     def __init__(self, sigma: float | Sequence[float], probability: float = 0.1) -> None:
-        super().__init__()
+        super().__init__(probability)
         self.sigma = sigma
-        self.probability = probability
         self._half, self._kernels = _gauss_kernels(sigma)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(sigma={self.sigma}, probability={self.probability})"
-
-    def roll(self) -> bool:
-        return random.random() < self.probability
 
     def transform_image(self, image: torch.Tensor, do_blur: bool) -> torch.Tensor:
         if not do_blur:
@@ -551,12 +560,7 @@ class RandomAffine(TransformBase):
 
     def transform_bbox(self, bbox: torch.Tensor, image_shape: tuple[int, int] | None, *rand_params: Any) -> Any:
         t = self.matrix(_require_size(image_shape, "RandomAffine"), *rand_params)
-        x, y, w, h = bbox.reshape(-1).tolist()
-        corners = torch.tensor([[y, y, y + h, y + h], [x, x + w, x, x + w]], dtype=torch.float64)
-        moved = self._apply(t, corners).flip(0)  # rows (x, y)
-        tl = moved.min(dim=1).values
-        sz = moved.max(dim=1).values - tl
-        return torch.cat((tl, sz)).to(bbox.dtype).reshape(bbox.shape)
+        return _bbox_of_moved_corners(bbox, lambda corners: self._apply(t, corners))
 
     @staticmethod
     def _apply(t: np.ndarray, coords: torch.Tensor) -> torch.Tensor:
