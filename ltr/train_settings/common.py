@@ -47,8 +47,12 @@ __all__ = [
     "take_datasets",
     "standard_train_datasets",
     "got10k_val_datasets",
+    "take_standard_datasets",
     "crop_settings",
+    "output_sigma",
+    "label_function_params",
     "imagenet_transforms",
+    "sequence_processing",
     "make_loaders",
     "wrap_network",
     "train",
@@ -164,6 +168,20 @@ def got10k_val_datasets(env: Any) -> WeightedDatasets:
     return [(Got10k(env.got10k_dir, split="votval"), 1.0)]
 
 
+def take_standard_datasets(
+    settings: Any, train_weights: Sequence[float]
+) -> tuple[tuple[list[Any], list[float]], tuple[list[Any], list[float]]]:
+    """:func:`take_datasets` for both samplers of the ATOM / DiMP recipes: :func:`standard_train_datasets` with
+    sampling weights ``train_weights`` for training, :func:`got10k_val_datasets` for validation.
+
+    Returns:
+        ``(train_data, val_data)``, each ``(datasets, weights)``.
+    """
+    train_data = take_datasets(settings, "train", lambda: standard_train_datasets(settings.env, train_weights))
+    val_data = take_datasets(settings, "val", lambda: got10k_val_datasets(settings.env))
+    return train_data, val_data
+
+
 def crop_settings(settings: Any, search_area_factor: float, feature_sz: int) -> tuple[int, int]:
     """Set the crop geometry: ``search_area_factor``, ``feature_sz`` and ``output_sz`` (all overridable).
 
@@ -181,6 +199,17 @@ def crop_settings(settings: Any, search_area_factor: float, feature_sz: int) -> 
     # The recorded default of output_sz follows the original feature size, not an overridden one.
     settings.recipe_defaults["output_sz"] = settings.recipe_defaults["feature_sz"] * FEATURE_STRIDE
     return feature_sz, output_sz
+
+
+def output_sigma(settings: Any) -> float:
+    """Sigma of the Gaussian labels relative to the crop side: ``output_sigma_factor / search_area_factor``."""
+    return settings.output_sigma_factor / settings.search_area_factor
+
+
+def label_function_params(settings: Any, feature_sz: int) -> dict[str, Any]:
+    """The Gaussian label parameters of the DiMP processings: ``feature_sz``, sigma :func:`output_sigma` and the
+    filter's ``kernel_sz`` (``settings.target_filter_sz``)."""
+    return {"feature_sz": feature_sz, "sigma_factor": output_sigma(settings), "kernel_sz": settings.target_filter_sz}
 
 
 def imagenet_transforms(
@@ -212,6 +241,46 @@ def imagenet_transforms(
     return joint, train_transform, val_transform
 
 
+def sequence_processing(
+    settings: Any,
+    processing_cls: Callable[..., Any],
+    output_sz: int,
+    transforms: tuple[tfm.Transform, tfm.Transform, tfm.Transform],
+    **kwargs: Any,
+) -> tuple[Any, Any]:
+    """The training and validation processing of a recipe (``mode='sequence'``).
+
+    Both crop ``settings.search_area_factor`` times the target size to ``output_sz`` with the jitter of
+    ``settings.center_jitter_factor`` / ``settings.scale_jitter_factor`` and share the joint transform; they
+    differ only in the per-crop transform.
+
+    Args:
+        settings: the run's ``Settings``.
+        processing_cls: e.g. :class:`~ltr.data.processing.DiMPProcessing`.
+        output_sz: crop side in pixels.
+        transforms: ``(joint, train, val)`` from :func:`imagenet_transforms`.
+        **kwargs: further processing arguments (``proposal_params``, ``label_function_params``, ...).
+
+    Returns:
+        ``(processing_train, processing_val)``.
+    """
+    transform_joint, transform_train, transform_val = transforms
+
+    def build(transform: tfm.Transform) -> Any:
+        return processing_cls(
+            search_area_factor=settings.search_area_factor,
+            output_sz=output_sz,
+            center_jitter_factor=settings.center_jitter_factor,
+            scale_jitter_factor=settings.scale_jitter_factor,
+            mode="sequence",
+            transform=transform,
+            joint_transform=transform_joint,
+            **kwargs,
+        )
+
+    return build(transform_train), build(transform_val)
+
+
 def make_loaders(
     settings: Any,
     sampler_cls: Callable[..., torch.utils.data.Dataset],
@@ -240,34 +309,27 @@ def make_loaders(
     Returns:
         ``[loader_train, loader_val]``.
     """
-    dataset_train = sampler_cls(
-        *train_data, samples_per_epoch=settings.samples_per_epoch, processing=processing_train, **sampler_kwargs
-    )
-    dataset_val = sampler_cls(
-        *val_data, samples_per_epoch=settings.val_samples_per_epoch, processing=processing_val, **sampler_kwargs
-    )
-    loader_train = LTRLoader(
-        "train",
-        dataset_train,
-        training=True,
-        batch_size=settings.batch_size,
-        num_workers=settings.num_workers,
-        drop_last=True,
-        stack_dim=1,
-        **distributed.loader_kwargs(dataset_train, shuffle=True),
-    )
-    loader_val = LTRLoader(
-        "val",
-        dataset_val,
-        training=False,
-        batch_size=settings.batch_size,
-        num_workers=settings.num_workers,
-        drop_last=True,
-        epoch_interval=settings.val_epoch_interval,
-        stack_dim=1,
-        **distributed.loader_kwargs(dataset_val, shuffle=False),
-    )
-    return [loader_train, loader_val]
+
+    def loader(name: str, data: tuple[list[Any], list[float]], samples: int, processing: Callable) -> LTRLoader:
+        training = name == "train"
+        dataset = sampler_cls(*data, samples_per_epoch=samples, processing=processing, **sampler_kwargs)
+        return LTRLoader(
+            name,
+            dataset,
+            training=training,
+            batch_size=settings.batch_size,
+            num_workers=settings.num_workers,
+            drop_last=True,
+            # Training runs every epoch, validation every val_epoch_interval epochs.
+            epoch_interval=1 if training else settings.val_epoch_interval,
+            stack_dim=1,
+            **distributed.loader_kwargs(dataset, shuffle=training),
+        )
+
+    return [
+        loader("train", train_data, settings.samples_per_epoch, processing_train),
+        loader("val", val_data, settings.val_samples_per_epoch, processing_val),
+    ]
 
 
 def wrap_network(settings: Any, net: nn.Module) -> nn.Module:

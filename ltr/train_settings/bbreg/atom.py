@@ -36,35 +36,16 @@ def run(settings: Any) -> LTRTrainer:
     common.setting(settings, "val_samples_per_epoch", 500 * batch_size)
     common.setting(settings, "val_epoch_interval", 5)
 
-    train_data = common.take_datasets(
-        settings, "train", lambda: common.standard_train_datasets(settings.env, (1, 1, 1, 1))
-    )
-    val_data = common.take_datasets(settings, "val", lambda: common.got10k_val_datasets(settings.env))
-    transform_joint, transform_train, transform_val = common.imagenet_transforms(settings)
-
+    train_data, val_data = common.take_standard_datasets(settings, (1, 1, 1, 1))
     proposal_params = {"min_iou": 0.1, "boxes_per_frame": 16, "sigma_factor": [0.01, 0.05, 0.1, 0.2, 0.3]}
-
-    def make_processing(transform):
-        return processing.ATOMProcessing(
-            search_area_factor=settings.search_area_factor,
-            output_sz=output_sz,
-            center_jitter_factor=settings.center_jitter_factor,
-            scale_jitter_factor=settings.scale_jitter_factor,
-            mode="sequence",
-            proposal_params=proposal_params,
-            transform=transform,
-            joint_transform=transform_joint,
-        )
-
-    loaders = common.make_loaders(
+    processing_pair = common.sequence_processing(
         settings,
-        sampler.ATOMSampler,
-        train_data,
-        val_data,
-        make_processing(transform_train),
-        make_processing(transform_val),
-        max_gap=50,
+        processing.ATOMProcessing,
+        output_sz,
+        common.imagenet_transforms(settings),
+        proposal_params=proposal_params,
     )
+    loaders = common.make_loaders(settings, sampler.ATOMSampler, train_data, val_data, *processing_pair, max_gap=50)
 
     net = atom_models.atom_resnet18(backbone_pretrained=common.setting(settings, "backbone_pretrained", True))
     net = common.wrap_network(settings, net)

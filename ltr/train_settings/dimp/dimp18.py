@@ -30,8 +30,8 @@ from ltr.trainers import LTRTrainer
 
 
 def dimp_settings(settings: Any) -> tuple[int, int]:
-    """The hyper-parameters DiMP-18 and DiMP-50 share (all but the batch size); returns the feature and crop
-    sizes."""
+    """The hyper-parameters DiMP-18, DiMP-50 and PrDiMP-18/-50 share (all but the batch size); returns the
+    feature and crop sizes."""
     common.setting(settings, "num_workers", 8)
     common.setting(settings, "print_interval", 1)
     feature_sz, output_sz = common.crop_settings(settings, search_area_factor=5.0, feature_sz=18)
@@ -46,38 +46,30 @@ def dimp_settings(settings: Any) -> tuple[int, int]:
     return feature_sz, output_sz
 
 
-def dimp_loaders(settings: Any, feature_sz: int, output_sz: int) -> list:
-    """Datasets, DiMP processing (IoU proposals and Gaussian labels), samplers and loaders of DiMP-18/-50."""
-    train_data = common.take_datasets(
-        settings, "train", lambda: common.standard_train_datasets(settings.env, (0.25, 1, 1, 1))
-    )
-    val_data = common.take_datasets(settings, "val", lambda: common.got10k_val_datasets(settings.env))
-    transform_joint, transform_train, transform_val = common.imagenet_transforms(settings)
-
-    output_sigma = settings.output_sigma_factor / settings.search_area_factor
+def dimp_loaders(
+    settings: Any,
+    train_data: tuple[list, list[float]],
+    val_data: tuple[list, list[float]],
+    feature_sz: int,
+    output_sz: int,
+) -> list:
+    """DiMP processing (8 IoU proposals per test frame, Gaussian labels), samplers (3 train and 3 test frames at
+    most 30 apart) and loaders of DiMP-18/-50 on ``(datasets, weights)`` ``train_data`` / ``val_data``."""
     proposal_params = {"min_iou": 0.1, "boxes_per_frame": 8, "sigma_factor": [0.01, 0.05, 0.1, 0.2, 0.3]}
-    label_params = {"feature_sz": feature_sz, "sigma_factor": output_sigma, "kernel_sz": settings.target_filter_sz}
-
-    def make_processing(transform):
-        return processing.DiMPProcessing(
-            search_area_factor=settings.search_area_factor,
-            output_sz=output_sz,
-            center_jitter_factor=settings.center_jitter_factor,
-            scale_jitter_factor=settings.scale_jitter_factor,
-            mode="sequence",
-            proposal_params=proposal_params,
-            label_function_params=label_params,
-            transform=transform,
-            joint_transform=transform_joint,
-        )
-
+    processing_pair = common.sequence_processing(
+        settings,
+        processing.DiMPProcessing,
+        output_sz,
+        common.imagenet_transforms(settings),
+        proposal_params=proposal_params,
+        label_function_params=common.label_function_params(settings, feature_sz),
+    )
     return common.make_loaders(
         settings,
         sampler.DiMPSampler,
         train_data,
         val_data,
-        make_processing(transform_train),
-        make_processing(transform_val),
+        *processing_pair,
         max_gap=30,
         num_test_frames=3,
         num_train_frames=3,
@@ -85,8 +77,7 @@ def dimp_loaders(settings: Any, feature_sz: int, output_sz: int) -> list:
 
 
 def dimp_net_kwargs(settings: Any, feature_sz: int) -> dict[str, Any]:
-    """Constructor arguments DiMP-18 and DiMP-50 share."""
-    output_sigma = settings.output_sigma_factor / settings.search_area_factor
+    """Constructor arguments DiMP-18, DiMP-50 and SuperDiMP share."""
     return {
         "filter_size": settings.target_filter_sz,
         "backbone_pretrained": common.setting(settings, "backbone_pretrained", True),
@@ -95,7 +86,7 @@ def dimp_net_kwargs(settings: Any, feature_sz: int) -> dict[str, Any]:
         "final_conv": True,
         "optim_init_step": 0.9,
         "optim_init_reg": 0.1,
-        "init_gauss_sigma": output_sigma * feature_sz,
+        "init_gauss_sigma": common.output_sigma(settings) * feature_sz,
         "num_dist_bins": 100,
         "bin_displacement": 0.1,
         "mask_init_factor": 3.0,
@@ -105,7 +96,7 @@ def dimp_net_kwargs(settings: Any, feature_sz: int) -> dict[str, Any]:
 
 
 def dimp_actor(settings: Any, net: Any) -> DiMPActor:
-    """The DiMP objective (hinge classification loss, IoU MSE) and loss weights."""
+    """The DiMP objective (hinge classification loss, IoU MSE) and loss weights (DiMP-18/-50, tiny DiMP)."""
     objective = {"iou": nn.MSELoss(), "test_clf": LBHinge(threshold=settings.hinge_threshold)}
     loss_weight = {"iou": 1, "test_clf": 100, "test_init_clf": 100, "test_iter_clf": 400}
     return DiMPActor(net=net, objective=objective, loss_weight=loss_weight)
@@ -116,7 +107,8 @@ def run(settings: Any) -> LTRTrainer:
     common.start(settings, "Default train settings for DiMP with ResNet18 as backbone.")
     common.setting(settings, "batch_size", 26)
     feature_sz, output_sz = dimp_settings(settings)
-    loaders = dimp_loaders(settings, feature_sz, output_sz)
+    train_data, val_data = common.take_standard_datasets(settings, (0.25, 1, 1, 1))
+    loaders = dimp_loaders(settings, train_data, val_data, feature_sz, output_sz)
 
     net = common.wrap_network(settings, dimpnet.dimpnet18(**dimp_net_kwargs(settings, feature_sz)))
     actor = dimp_actor(settings, net)

@@ -24,7 +24,8 @@ def run(settings: Any) -> LTRTrainer:
     common.start(settings, "Default train settings for DiMP with ResNet50 as backbone.")
     common.setting(settings, "batch_size", 10)
     feature_sz, output_sz = dimp_settings(settings)
-    loaders = dimp_loaders(settings, feature_sz, output_sz)
+    train_data, val_data = common.take_standard_datasets(settings, (0.25, 1, 1, 1))
+    loaders = dimp_loaders(settings, train_data, val_data, feature_sz, output_sz)
 
     kwargs = dimp_net_kwargs(settings, feature_sz)
     net = common.wrap_network(settings, dimpnet.dimpnet50(**kwargs, clf_feat_blocks=0, out_feature_dim=512))

@@ -34,15 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn as nn
 import torch.optim as optim
 
-from ltr.actors import DiMPActor
-from ltr.data import processing, sampler
 from ltr.dataset import SyntheticTracking
-from ltr.models.loss import LBHinge
 from ltr.models.tracking import dimpnet
 from ltr.train_settings import common
+from ltr.train_settings.dimp.dimp18 import dimp_actor, dimp_loaders
 from ltr.trainers import LTRTrainer
 
 SPLIT = "synthetic_train"
@@ -95,42 +92,11 @@ def run(settings: Any) -> LTRTrainer:
 
     train_data = common.take_datasets(settings, "train", lambda: recipe_datasets("train"))
     val_data = common.take_datasets(settings, "val", lambda: recipe_datasets("val"))
-    transform_joint, transform_train, transform_val = common.imagenet_transforms(settings)
+    loaders = dimp_loaders(settings, train_data, val_data, feature_sz, output_sz)
 
-    output_sigma = settings.output_sigma_factor / settings.search_area_factor
-    proposal_params = {"min_iou": 0.1, "boxes_per_frame": 8, "sigma_factor": [0.01, 0.05, 0.1, 0.2, 0.3]}
-    label_params = {"feature_sz": feature_sz, "sigma_factor": output_sigma, "kernel_sz": settings.target_filter_sz}
-
-    def make_processing(transform):
-        return processing.DiMPProcessing(
-            search_area_factor=settings.search_area_factor,
-            output_sz=output_sz,
-            center_jitter_factor=settings.center_jitter_factor,
-            scale_jitter_factor=settings.scale_jitter_factor,
-            mode="sequence",
-            proposal_params=proposal_params,
-            label_function_params=label_params,
-            transform=transform,
-            joint_transform=transform_joint,
-        )
-
-    loaders = common.make_loaders(
-        settings,
-        sampler.DiMPSampler,
-        train_data,
-        val_data,
-        make_processing(transform_train),
-        make_processing(transform_val),
-        max_gap=30,
-        num_test_frames=3,
-        num_train_frames=3,
-    )
-
-    net = dimpnet.dimpnet_tiny(filter_size=settings.target_filter_sz, init_gauss_sigma=output_sigma * feature_sz)
-    net = common.wrap_network(settings, net)
-    objective = {"iou": nn.MSELoss(), "test_clf": LBHinge(threshold=settings.hinge_threshold)}
-    loss_weight = {"iou": 1, "test_clf": 100, "test_init_clf": 100, "test_iter_clf": 400}
-    actor = DiMPActor(net=net, objective=objective, loss_weight=loss_weight)
+    init_gauss_sigma = common.output_sigma(settings) * feature_sz
+    net = dimpnet.dimpnet_tiny(filter_size=settings.target_filter_sz, init_gauss_sigma=init_gauss_sigma)
+    actor = dimp_actor(settings, common.wrap_network(settings, net))
 
     optimizer = optim.Adam(actor.net.parameters(), lr=common.setting(settings, "learning_rate", 1e-3))
     milestones = sorted({max(1, math.ceil(0.6 * epochs)), max(1, math.ceil(0.85 * epochs))})

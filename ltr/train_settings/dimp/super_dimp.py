@@ -25,6 +25,7 @@ from ltr.data import processing, sampler
 from ltr.models.loss import KLRegression, LBHinge
 from ltr.models.tracking import dimpnet
 from ltr.train_settings import common
+from ltr.train_settings.dimp.dimp18 import dimp_net_kwargs
 from ltr.trainers import LTRTrainer
 
 FROZEN_BACKBONE_LAYERS = ["conv1", "bn1", "layer1", "layer2"]
@@ -53,62 +54,36 @@ def run(settings: Any) -> LTRTrainer:
     common.setting(settings, "val_samples_per_epoch", 10000)
     common.setting(settings, "val_epoch_interval", 5)
 
-    train_data = common.take_datasets(
-        settings, "train", lambda: common.standard_train_datasets(settings.env, (1, 1, 1, 1))
-    )
-    val_data = common.take_datasets(settings, "val", lambda: common.got10k_val_datasets(settings.env))
-    transform_joint, transform_train, transform_val = common.imagenet_transforms(settings, flip=True)
-
-    output_sigma = settings.output_sigma_factor / settings.search_area_factor
+    train_data, val_data = common.take_standard_datasets(settings, (1, 1, 1, 1))
     proposal_params = {"boxes_per_frame": 128, "gt_sigma": (0.05, 0.05), "proposal_sigma": [(0.05, 0.05), (0.5, 0.5)]}
-    label_params = {"feature_sz": feature_sz, "sigma_factor": output_sigma, "kernel_sz": settings.target_filter_sz}
-    # Unlike PrDiMP, the label density is not normalised (SuperDiMP's classifier does not use it).
-    label_density_params = dict(label_params)
-
-    def make_processing(transform):
-        return processing.KLDiMPProcessing(
-            search_area_factor=settings.search_area_factor,
-            output_sz=output_sz,
-            center_jitter_factor=settings.center_jitter_factor,
-            scale_jitter_factor=settings.scale_jitter_factor,
-            crop_type="inside_major",
-            max_scale_change=1.5,
-            mode="sequence",
-            proposal_params=proposal_params,
-            label_function_params=label_params,
-            label_density_params=label_density_params,
-            transform=transform,
-            joint_transform=transform_joint,
-        )
-
+    label_params = common.label_function_params(settings, feature_sz)
+    processing_pair = common.sequence_processing(
+        settings,
+        processing.KLDiMPProcessing,
+        output_sz,
+        common.imagenet_transforms(settings, flip=True),
+        crop_type="inside_major",
+        max_scale_change=1.5,
+        proposal_params=proposal_params,
+        label_function_params=label_params,
+        # Unlike PrDiMP, the label density is not normalised (SuperDiMP's classifier does not use it).
+        label_density_params=dict(label_params),
+    )
     loaders = common.make_loaders(
         settings,
         sampler.DiMPSampler,
         train_data,
         val_data,
-        make_processing(transform_train),
-        make_processing(transform_val),
+        *processing_pair,
         max_gap=200,
         num_test_frames=3,
         num_train_frames=3,
     )
 
     net = dimpnet.dimpnet50(
-        filter_size=settings.target_filter_sz,
-        backbone_pretrained=common.setting(settings, "backbone_pretrained", True),
-        optim_iter=5,
-        clf_feat_norm=True,
+        **dimp_net_kwargs(settings, feature_sz),
         clf_feat_blocks=0,
-        final_conv=True,
         out_feature_dim=512,
-        optim_init_step=0.9,
-        optim_init_reg=0.1,
-        init_gauss_sigma=output_sigma * feature_sz,
-        num_dist_bins=100,
-        bin_displacement=0.1,
-        mask_init_factor=3.0,
-        target_mask_act="sigmoid",
-        score_act="relu",
         frozen_backbone_layers=list(FROZEN_BACKBONE_LAYERS),
     )
     net = common.wrap_network(settings, net)
