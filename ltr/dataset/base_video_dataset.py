@@ -36,6 +36,7 @@ __all__ = [
     "object_meta",
     "resolve_root",
     "read_data_spec",
+    "read_split",
     "sample_fraction",
     "load_boxes",
     "load_labels",
@@ -122,6 +123,42 @@ def read_data_spec(filename: str, dataset: str, path: PathLike | None = None) ->
             f"pass your own list with split_file=..."
         )
     return [line.strip() for line in spec.read_text().splitlines() if line.strip()]
+
+
+def read_split(
+    split: str | None,
+    split_file: PathLike | None,
+    *,
+    split_files: dict[str, str],
+    owner: str,
+    dataset: str,
+    line_ok: Callable[[str], bool],
+    expected: str,
+) -> list[str]:
+    """Lines of a named split's file under ``ltr/data_specs`` or of ``split_file``, each checked with ``line_ok``.
+
+    Args:
+        split: split name, a key of ``split_files``; ignored when ``split_file`` is given.
+        split_file: the user's own split file, read instead.
+        split_files: split name -> file name under ``ltr/data_specs``.
+        owner: class name that starts the ``ValueError`` messages (e.g. ``'Got10k'``).
+        dataset: dataset name for the :func:`read_data_spec` messages (e.g. ``'GOT-10k'``).
+        line_ok: whether a line is a well-formed entry.
+        expected: what a line should be, for the message (e.g. ``'an index'``).
+
+    Raises:
+        ValueError: unknown split, or a line ``line_ok`` rejects (the message names the file and the line).
+        FileNotFoundError: the split file is missing.
+    """
+    if split is not None and split not in split_files:
+        raise ValueError(f"{owner}: unknown split {split!r}; choose one of {sorted(split_files)}")
+    filename = split_files[split] if split is not None else ""
+    lines = read_data_spec(filename, dataset, split_file)
+    for number, line in enumerate(lines, start=1):
+        if not line_ok(line):
+            where = split_file if split_file is not None else filename
+            raise ValueError(f"{owner}: split file {os.fspath(where)}, line {number}: {line!r} is not {expected}")
+    return lines
 
 
 def sample_fraction(items: Sequence, data_fraction: float | None, seed: int | None) -> list:
@@ -263,6 +300,15 @@ class DatasetBase(torch.utils.data.Dataset):
         """Names of the object classes (empty without class information)."""
         return list(self.class_list)
 
+    @staticmethod
+    def _items_per_class(classes: Sequence[str | None]) -> dict[str, list[int]]:
+        """Class name -> ids of the items of that class, from the class of each item (``None`` skipped)."""
+        per_class: dict[str, list[int]] = {}
+        for item_id, cls in enumerate(classes):
+            if cls is not None:
+                per_class.setdefault(cls, []).append(item_id)
+        return per_class
+
     def _items_in_class(self, class_name: str, per_class: dict[str, list[int]]) -> list[int]:
         if not self.has_class_info():
             raise ValueError(f"{self.get_name()}: the dataset has no class information")
@@ -275,7 +321,8 @@ class BaseVideoDataset(DatasetBase):
     """A collection of annotated sequences.
 
     Subclasses fill ``sequence_list`` (and, with class information, ``class_list`` and ``seq_per_class``) and
-    implement :meth:`get_sequence_info` and :meth:`get_frames`.
+    implement :meth:`get_sequence_info` and either :meth:`_frame_path` (one image file per frame, read by the
+    default :meth:`get_frames`) or :meth:`get_frames` itself.
 
     Args:
         name, root, image_loader: see :class:`DatasetBase`.
@@ -312,10 +359,21 @@ class BaseVideoDataset(DatasetBase):
         """Annotation of a whole sequence (see the module docstring for the keys, shapes and types)."""
         raise NotImplementedError
 
+    def get_class_name(self, seq_id: int) -> str | None:
+        """Object class of sequence ``seq_id``; ``None`` here, datasets with class information override it."""
+        return None
+
+    def get_meta_info(self, seq_id: int) -> OrderedDict:
+        """The :func:`object_meta` of sequence ``seq_id``'s object: its class name (:meth:`get_class_name`)."""
+        return object_meta(object_class_name=self.get_class_name(seq_id))
+
     def get_frames(
         self, seq_id: int, frame_ids: Sequence[int], anno: dict[str, Any] | None = None
     ) -> tuple[list[np.ndarray], dict[str, list], OrderedDict]:
         """Images, annotation and object meta data of some frames of a sequence.
+
+        This default reads each frame from :meth:`_frame_path` with ``image_loader`` and takes the meta data from
+        :meth:`get_meta_info`.
 
         Args:
             seq_id: sequence id (index into ``sequence_list``).
@@ -326,15 +384,18 @@ class BaseVideoDataset(DatasetBase):
             ``(frames, frame_anno, meta)``: a list of (H, W, 3) uint8 RGB arrays, ``{key: [value per frame]}`` and
             the :func:`object_meta` of the sequence's object.
         """
+        frames = [self.image_loader(self._frame_path(seq_id, f)) for f in frame_ids]
+        if anno is None:
+            anno = self.get_sequence_info(seq_id)
+        return frames, frames_annotation(anno, frame_ids), self.get_meta_info(seq_id)
+
+    def _frame_path(self, seq_id: int, frame_id: int) -> str:
+        """Image file of frame ``frame_id`` (0-based) of sequence ``seq_id``, for the default :meth:`get_frames`."""
         raise NotImplementedError
 
     # ---- helpers -------------------------------------------------------------------------------------------------
 
     def _build_seq_per_class(self, classes: Sequence[str | None]) -> None:
         """Fill ``seq_per_class`` and the sorted ``class_list`` from the class of each sequence (``None`` skipped)."""
-        per_class: dict[str, list[int]] = {}
-        for seq_id, cls in enumerate(classes):
-            if cls is not None:
-                per_class.setdefault(cls, []).append(seq_id)
-        self.seq_per_class = per_class
-        self.class_list = sorted(per_class)
+        self.seq_per_class = self._items_per_class(classes)
+        self.class_list = sorted(self.seq_per_class)

@@ -55,7 +55,61 @@ def load_coco(root: Path, split: str, version: str) -> tuple[Any, Path]:
     return coco, root / "images" / f"{split}{version}"
 
 
-class MSCOCO(BaseImageDataset):
+class CocoInstancesMixin:
+    """What :class:`MSCOCO` and :class:`~ltr.dataset.coco_seq.MSCOCOSeq` share: the annotation file, and per item
+    (one non-crowd object instance) its category, meta data, image file, box and mask.
+
+    Mixed in before the dataset base class; the dataset maps its item ids to COCO annotation ids in :meth:`_ann_id`.
+    """
+
+    coco_set: Any
+    cats: dict[int, dict[str, Any]]
+    img_pth: Path
+
+    def _load_instances(self, root: Path, split: str, version: str) -> list[int]:
+        """Load the annotation file (sets ``coco_set``, ``img_pth``, ``cats``); the non-crowd annotation ids."""
+        self.coco_set, self.img_pth = load_coco(root, split, version)
+        self.cats = self.coco_set.cats
+        return [a for a, ann in self.coco_set.anns.items() if ann["iscrowd"] == 0]
+
+    def _category_names(self) -> list[str]:
+        """Every category name, in the annotation file's order (also categories without a selected instance)."""
+        return [cat["name"] for cat in self.cats.values()]
+
+    def _ann_id(self, item_id: int) -> int:
+        """COCO annotation id of item ``item_id``."""
+        raise NotImplementedError
+
+    def _category(self, ann_id: int) -> dict[str, Any]:
+        return self.cats[self.coco_set.anns[ann_id]["category_id"]]
+
+    def has_class_info(self) -> bool:
+        return True
+
+    def has_segmentation_info(self) -> bool:
+        return True
+
+    def get_class_name(self, item_id: int) -> str:
+        """Category name of item ``item_id``."""
+        return self._category(self._ann_id(item_id))["name"]
+
+    def get_meta_info(self, item_id: int) -> OrderedDict:
+        """Object meta data: category name and supercategory (as ``major_class``)."""
+        cat = self._category(self._ann_id(item_id))
+        return object_meta(object_class_name=cat["name"], major_class=cat.get("supercategory"))
+
+    def _image_path(self, item_id: int) -> str:
+        image_info = self.coco_set.loadImgs([self.coco_set.anns[self._ann_id(item_id)]["image_id"]])[0]
+        return os.fspath(self.img_pth / image_info["file_name"])
+
+    def _box_and_mask(self, item_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The instance's box, (4,) float32 ``[x, y, w, h]``, and mask, (H, W) float32 in {0, 1}."""
+        anno = self.coco_set.anns[self._ann_id(item_id)]
+        bbox = torch.tensor(anno["bbox"], dtype=torch.float32).reshape(4)
+        return bbox, torch.from_numpy(self.coco_set.annToMask(anno).astype(np.float32))
+
+
+class MSCOCO(CocoInstancesMixin, BaseImageDataset):
     """COCO object instances as single images.
 
     Args:
@@ -84,50 +138,23 @@ class MSCOCO(BaseImageDataset):
     ) -> None:
         root = resolve_root("COCO", "coco_dir", root, LAYOUT)
         super().__init__("coco", root, image_loader)
-        self.coco_set, self.img_pth = load_coco(root, split, version)
-        self.cats = self.coco_set.cats
-        self.class_list = [cat["name"] for cat in self.cats.values()]
-
-        ann_ids = [a for a, ann in self.coco_set.anns.items() if ann["iscrowd"] == 0]
+        ann_ids = self._load_instances(root, split, version)
+        self.class_list = self._category_names()
         if min_area is not None:
             ann_ids = [a for a in ann_ids if self.coco_set.anns[a]["area"] > min_area]
         self.image_list = sample_fraction(ann_ids, data_fraction, seed)
+        self.im_per_class = self._items_per_class([self.get_class_name(i) for i in range(len(self.image_list))])
 
-        self.im_per_class: dict[str, list[int]] = {}
-        for i, ann_id in enumerate(self.image_list):
-            self.im_per_class.setdefault(self._category(ann_id)["name"], []).append(i)
-
-    def _category(self, ann_id: int) -> dict[str, Any]:
-        return self.cats[self.coco_set.anns[ann_id]["category_id"]]
+    def _ann_id(self, item_id: int) -> int:
+        return self.image_list[item_id]
 
     # ---- API ---------------------------------------------------------------------------------------------------
 
-    def has_class_info(self) -> bool:
-        return True
-
-    def has_segmentation_info(self) -> bool:
-        return True
-
-    def get_class_name(self, image_id: int) -> str:
-        """Category name of item ``image_id``."""
-        return self._category(self.image_list[image_id])["name"]
-
     def get_image_info(self, image_id: int) -> dict[str, torch.Tensor]:
         """``{'bbox': (4,) float32, 'mask': (H, W) float32, 'valid', 'visible': bool scalars}``."""
-        anno = self.coco_set.anns[self.image_list[image_id]]
-        bbox = torch.tensor(anno["bbox"], dtype=torch.float32).reshape(4)
-        mask = torch.from_numpy(self.coco_set.annToMask(anno).astype(np.float32))
+        bbox, mask = self._box_and_mask(image_id)
         valid = (bbox[2] > 0) & (bbox[3] > 0)
         return {"bbox": bbox, "mask": mask, "valid": valid, "visible": valid.clone()}
-
-    def get_meta_info(self, image_id: int) -> OrderedDict:
-        """Object meta data: category name and supercategory (as ``major_class``)."""
-        cat = self._category(self.image_list[image_id])
-        return object_meta(object_class_name=cat["name"], major_class=cat.get("supercategory"))
-
-    def _image_path(self, image_id: int) -> str:
-        image_info = self.coco_set.loadImgs([self.coco_set.anns[self.image_list[image_id]]["image_id"]])[0]
-        return os.fspath(self.img_pth / image_info["file_name"])
 
     def get_image(
         self, image_id: int, anno: dict[str, Any] | None = None

@@ -33,17 +33,16 @@ from ltr.dataset.base_video_dataset import (
     BaseVideoDataset,
     ImageLoader,
     PathLike,
-    frames_annotation,
     load_boxes,
     load_labels,
     object_meta,
-    read_data_spec,
+    read_split,
     resolve_root,
     sample_fraction,
     valid_boxes,
 )
 
-__all__ = ["Got10k", "read_meta_info"]
+__all__ = ["Got10k", "load_got10k_annotation", "read_meta_info"]
 
 _LAYOUT = (
     "GOT-10k's train split: list.txt and one folder per sequence (groundtruth.txt, absence.label, cover.label, *.jpg)"
@@ -75,6 +74,34 @@ def read_meta_info(path: PathLike) -> OrderedDict:
         if sep and key in wanted:
             values[wanted[key]] = value.strip()
     return object_meta(**values)
+
+
+def load_got10k_annotation(seq_path: PathLike, *, cover_zero_hides: bool = True) -> dict[str, torch.Tensor]:
+    """The annotation of a sequence folder in GOT-10k's layout (``groundtruth.txt``, ``absence.label``,
+    ``cover.label``).
+
+    Args:
+        seq_path: the sequence folder.
+        cover_zero_hides: a frame with cover level 0 is not visible (GOT-10k: level 0 means fully occluded).
+
+    Returns:
+        ``{'bbox': (N, 4) float32, 'valid', 'visible': (N,) bool, 'visible_ratio': (N,) float32}``: visible where
+        the target is not absent (and the cover level is > 0 with ``cover_zero_hides``) and the box is valid;
+        ``visible_ratio = cover / 8``.
+
+    Raises:
+        FileNotFoundError: a file is missing.
+        ValueError: a malformed line, or label files whose length differs from the ground truth's.
+    """
+    seq_path = Path(seq_path)
+    gt_path = seq_path / "groundtruth.txt"
+    bbox = load_boxes(gt_path)
+    valid = valid_boxes(bbox)
+    absence = load_labels(seq_path / "absence.label", len(bbox), gt_path)
+    cover = load_labels(seq_path / "cover.label", len(bbox), gt_path)
+    present = (absence == 0) & (cover > 0) if cover_zero_hides else absence == 0
+    visible_ratio = torch.from_numpy(cover.astype(np.float32) / 8)
+    return {"bbox": bbox, "valid": valid, "visible": torch.from_numpy(present) & valid, "visible_ratio": visible_ratio}
 
 
 class Got10k(BaseVideoDataset):
@@ -140,17 +167,16 @@ class Got10k(BaseVideoDataset):
 
     @staticmethod
     def _read_split(split: str | None, split_file: PathLike | None) -> list[int]:
-        if split is not None and split not in _SPLIT_FILES:
-            raise ValueError(f"Got10k: unknown split {split!r}; choose one of {sorted(_SPLIT_FILES)}")
-        filename = _SPLIT_FILES[split] if split is not None else ""
-        lines = read_data_spec(filename, "GOT-10k", split_file)
-        ids = []
-        for number, token in enumerate(lines, start=1):
-            if not token.isdigit():
-                where = split_file if split_file is not None else filename
-                raise ValueError(f"Got10k: split file {os.fspath(where)}, line {number}: {token!r} is not an index")
-            ids.append(int(token))
-        return ids
+        lines = read_split(
+            split,
+            split_file,
+            split_files=_SPLIT_FILES,
+            owner="Got10k",
+            dataset="GOT-10k",
+            line_ok=str.isdigit,
+            expected="an index",
+        )
+        return [int(token) for token in lines]
 
     # ---- API ---------------------------------------------------------------------------------------------------
 
@@ -165,15 +191,7 @@ class Got10k(BaseVideoDataset):
 
     def get_sequence_info(self, seq_id: int) -> dict[str, torch.Tensor]:
         """``{'bbox': (N, 4) float32, 'valid', 'visible': (N,) bool, 'visible_ratio': (N,) float32}``."""
-        seq_path = self._sequence_path(seq_id)
-        gt_path = seq_path / "groundtruth.txt"
-        bbox = load_boxes(gt_path)
-        valid = valid_boxes(bbox)
-        absence = load_labels(seq_path / "absence.label", len(bbox), gt_path)
-        cover = load_labels(seq_path / "cover.label", len(bbox), gt_path)
-        visible = torch.from_numpy((absence == 0) & (cover > 0)) & valid
-        visible_ratio = torch.from_numpy(cover.astype(np.float32) / 8)
-        return {"bbox": bbox, "valid": valid, "visible": visible, "visible_ratio": visible_ratio}
+        return load_got10k_annotation(self._sequence_path(seq_id))
 
     def get_meta_info(self, seq_id: int) -> OrderedDict:
         """The object meta data of sequence ``seq_id`` (from its ``meta_info.ini``)."""
@@ -183,14 +201,5 @@ class Got10k(BaseVideoDataset):
         """Object class of sequence ``seq_id`` (``None`` without meta data)."""
         return self.sequence_meta_info[self.sequence_list[seq_id]]["object_class_name"]
 
-    def _frame_path(self, seq_path: Path, frame_id: int) -> str:
-        return os.fspath(seq_path / f"{frame_id + 1:08d}.jpg")
-
-    def get_frames(
-        self, seq_id: int, frame_ids: Sequence[int], anno: dict | None = None
-    ) -> tuple[list[np.ndarray], dict[str, list], OrderedDict]:
-        seq_path = self._sequence_path(seq_id)
-        frames = [self.image_loader(self._frame_path(seq_path, f)) for f in frame_ids]
-        if anno is None:
-            anno = self.get_sequence_info(seq_id)
-        return frames, frames_annotation(anno, frame_ids), self.get_meta_info(seq_id)
+    def _frame_path(self, seq_id: int, frame_id: int) -> str:
+        return os.fspath(self._sequence_path(seq_id) / f"{frame_id + 1:08d}.jpg")

@@ -15,11 +15,9 @@ Reference: Fan et al., "LaSOT: A High-quality Benchmark for Large-scale Single O
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ltr.data.image_loader import default_image_loader
@@ -27,11 +25,9 @@ from ltr.dataset.base_video_dataset import (
     BaseVideoDataset,
     ImageLoader,
     PathLike,
-    frames_annotation,
     load_boxes,
     load_labels,
-    object_meta,
-    read_data_spec,
+    read_split,
     resolve_root,
     sample_fraction,
     valid_boxes,
@@ -89,15 +85,15 @@ class Lasot(BaseVideoDataset):
         if (split is not None or split_file is not None) and vid_ids is not None:
             raise ValueError("Lasot: give either split (or split_file) or vid_ids, not both")
         if split_file is not None or split is not None:
-            if split is not None and split not in _SPLIT_FILES:
-                raise ValueError(f"Lasot: unknown split {split!r}; choose one of {sorted(_SPLIT_FILES)}")
-            filename = _SPLIT_FILES[split] if split is not None else ""
-            names = read_data_spec(filename, "LaSOT", split_file)
-            for number, name in enumerate(names, start=1):
-                if "-" not in name:
-                    where = split_file if split_file is not None else filename
-                    raise ValueError(f"Lasot: split file {os.fspath(where)}, line {number}: {name!r} is not class-n")
-            return names
+            return read_split(
+                split,
+                split_file,
+                split_files=_SPLIT_FILES,
+                owner="Lasot",
+                dataset="LaSOT",
+                line_ok=lambda name: "-" in name,
+                expected="class-n",
+            )
         if vid_ids is not None:
             return [f"{cls}-{v}" for cls in self.class_list for v in vid_ids]
         raise ValueError("Lasot: set either split or vid_ids")
@@ -135,14 +131,5 @@ class Lasot(BaseVideoDataset):
         visible = torch.from_numpy((occlusion == 0) & (out_of_view == 0)) & valid
         return {"bbox": bbox, "valid": valid, "visible": visible}
 
-    def _frame_path(self, seq_path: Path, frame_id: int) -> str:
-        return os.fspath(seq_path / "img" / f"{frame_id + 1:08d}.jpg")
-
-    def get_frames(
-        self, seq_id: int, frame_ids: Sequence[int], anno: dict | None = None
-    ) -> tuple[list[np.ndarray], dict[str, list], OrderedDict]:
-        seq_path = self._sequence_path(seq_id)
-        frames = [self.image_loader(self._frame_path(seq_path, f)) for f in frame_ids]
-        if anno is None:
-            anno = self.get_sequence_info(seq_id)
-        return frames, frames_annotation(anno, frame_ids), object_meta(object_class_name=self.get_class_name(seq_id))
+    def _frame_path(self, seq_id: int, frame_id: int) -> str:
+        return os.fspath(self._sequence_path(seq_id) / "img" / f"{frame_id + 1:08d}.jpg")

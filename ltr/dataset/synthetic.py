@@ -33,13 +33,9 @@ from ltr.dataset.base_video_dataset import (
     BaseVideoDataset,
     ImageLoader,
     PathLike,
-    frames_annotation,
-    load_boxes,
-    load_labels,
-    object_meta,
     sample_fraction,
-    valid_boxes,
 )
+from ltr.dataset.got10k import load_got10k_annotation
 
 __all__ = ["SyntheticTracking"]
 
@@ -131,17 +127,10 @@ class SyntheticTracking(BaseVideoDataset):
     def get_sequence_info(self, seq_id: int) -> dict[str, torch.Tensor]:
         """``{'bbox': (N, 4) float32, 'valid', 'visible': (N,) bool, 'visible_ratio': (N,) float32}``.
 
-        Masks are not read here (N images); :meth:`get_frames` adds them for the requested frames.
+        Masks are not read here (N images); :meth:`get_frames` adds them for the requested frames. A frame is
+        visible when the target is not absent and its box is valid (the cover level is not consulted).
         """
-        seq_path = self._sequence_path(seq_id)
-        gt_path = seq_path / "groundtruth.txt"
-        bbox = load_boxes(gt_path)
-        valid = valid_boxes(bbox)
-        absence = load_labels(seq_path / "absence.label", len(bbox), gt_path)
-        cover = load_labels(seq_path / "cover.label", len(bbox), gt_path)
-        visible = torch.from_numpy(absence == 0) & valid
-        visible_ratio = torch.from_numpy(cover.astype(np.float32) / 8)
-        return {"bbox": bbox, "valid": valid, "visible": visible, "visible_ratio": visible_ratio}
+        return load_got10k_annotation(self._sequence_path(seq_id), cover_zero_hides=False)
 
     def get_masks(self, seq_id: int, frame_ids: Sequence[int]) -> list[torch.Tensor]:
         """Target masks of some frames, each (H, W) float32 in {0, 1}."""
@@ -152,18 +141,14 @@ class SyntheticTracking(BaseVideoDataset):
             masks.append(torch.from_numpy((labels == 1).astype(np.float32)))
         return masks
 
-    def _frame_path(self, seq_path: Path, frame_id: int) -> str:
-        return os.fspath(seq_path / "img" / f"{frame_id + 1:06d}.{self.image_format}")
+    def _frame_path(self, seq_id: int, frame_id: int) -> str:
+        return os.fspath(self._sequence_path(seq_id) / "img" / f"{frame_id + 1:06d}.{self.image_format}")
 
     def get_frames(
         self, seq_id: int, frame_ids: Sequence[int], anno: dict | None = None
     ) -> tuple[list[np.ndarray], dict[str, list], OrderedDict]:
         """Frames, their annotation (with ``'mask'``: (H, W) float32 per frame) and the object meta data."""
-        seq_path = self._sequence_path(seq_id)
-        frames = [self.image_loader(self._frame_path(seq_path, f)) for f in frame_ids]
-        if anno is None:
-            anno = self.get_sequence_info(seq_id)
-        frame_anno = frames_annotation(anno, frame_ids)
+        frames, frame_anno, meta = super().get_frames(seq_id, frame_ids, anno)
         if "mask" not in frame_anno:
             frame_anno["mask"] = self.get_masks(seq_id, frame_ids)
-        return frames, frame_anno, object_meta(object_class_name=self.get_class_name(seq_id))
+        return frames, frame_anno, meta

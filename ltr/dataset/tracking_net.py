@@ -17,11 +17,9 @@ ECCV 2018.
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ltr.data.image_loader import default_image_loader
@@ -30,9 +28,7 @@ from ltr.dataset.base_video_dataset import (
     BaseVideoDataset,
     ImageLoader,
     PathLike,
-    frames_annotation,
     load_boxes,
-    object_meta,
     resolve_root,
     sample_fraction,
     valid_boxes,
@@ -149,11 +145,3 @@ class TrackingNet(BaseVideoDataset):
     def _frame_path(self, seq_id: int, frame_id: int) -> str:
         set_id, video = self.sequence_list[seq_id]
         return os.fspath(Path(self.root) / f"TRAIN_{set_id}" / "frames" / video / f"{frame_id}.jpg")
-
-    def get_frames(
-        self, seq_id: int, frame_ids: Sequence[int], anno: dict | None = None
-    ) -> tuple[list[np.ndarray], dict[str, list], OrderedDict]:
-        frames = [self.image_loader(self._frame_path(seq_id, f)) for f in frame_ids]
-        if anno is None:
-            anno = self.get_sequence_info(seq_id)
-        return frames, frames_annotation(anno, frame_ids), object_meta(object_class_name=self.get_class_name(seq_id))
