@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
-import logging
 import sys
 from collections.abc import Sequence as SequenceType
 from pathlib import Path
@@ -99,18 +98,14 @@ def run_experiment(
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
+    from pytracking.utils import cli
+
     parser = argparse.ArgumentParser(
         description="Run an experiment (trackers x dataset).", formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
     parser.add_argument("experiment_module", type=str, help="Module in pytracking/experiments, e.g. myexperiments.")
     parser.add_argument("experiment_name", type=str, help="Function in that module returning (trackers, dataset).")
-    parser.add_argument("--debug", type=int, default=0, help="Debug level.")
-    parser.add_argument("--threads", type=int, default=0, help="Number of worker processes (0: none).")
-    parser.add_argument(
-        "--use_visdom", action=argparse.BooleanOptionalAction, default=True, help="Show debug output in Visdom."
-    )
-    parser.add_argument("--visdom_server", type=str, default="127.0.0.1", help="Server for visdom.")
-    parser.add_argument("--visdom_port", type=int, default=8097, help="Port for visdom.")
+    cli.add_debug_arguments(parser, threads=True)
     parser.add_argument(
         "--report", action=argparse.BooleanOptionalAction, default=True, help="Print the score table at the end."
     )
@@ -119,12 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: SequenceType[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``), run, and return the exit status (1 if a sequence failed)."""
+    from pytracking.utils import cli
+
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    visdom_info = {"use_visdom": args.use_visdom, "server": args.visdom_server, "port": args.visdom_port}
+    cli.configure_logging()
     try:
         summary = run_experiment(
-            args.experiment_module, args.experiment_name, args.debug, args.threads, visdom_info, report=args.report
+            args.experiment_module,
+            args.experiment_name,
+            args.debug,
+            args.threads,
+            cli.visdom_info(args),
+            report=args.report,
         )
     except (ModuleNotFoundError, AttributeError, KeyError, FileNotFoundError, ValueError) as e:
         if args.debug:

@@ -12,7 +12,6 @@ Results go to ``{results_path}/{tracker_name}/{tracker_param}[_{runid:03d}]`` (s
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence as SequenceType
 from pathlib import Path
@@ -80,14 +79,11 @@ def run_tracker(
             any sequence runs; the message names the file, the directories searched and the download command).
     """
     from pytracking.evaluation.datasets import get_dataset
+    from pytracking.evaluation.preflight import checked_tracker
     from pytracking.evaluation.running import run_dataset
-    from pytracking.evaluation.tracker import Tracker
-    from pytracking.features.net_wrappers import check_networks
 
-    tracker = Tracker(tracker_name, tracker_param, run_id, trust_checkpoint=trust_checkpoint)
     # Fail now on a misspelled tracker or parameter name or a missing network file, not once per sequence.
-    _ = tracker.tracker_class
-    check_networks(tracker.get_parameters())
+    tracker, _ = checked_tracker(tracker_name, tracker_param, run_id, trust_checkpoint=trust_checkpoint)
 
     sequences = select_sequences(get_dataset(dataset_name) if dataset is None else dataset, sequence)
     return run_dataset(sequences, [tracker], debug=debug, threads=threads, visdom_info=visdom_info)
@@ -95,37 +91,28 @@ def run_tracker(
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface (the original script's arguments)."""
+    from pytracking.utils import cli
+
     parser = argparse.ArgumentParser(
         description="Run a tracker on a dataset or sequence.", formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
-    parser.add_argument("tracker_name", type=str, help="Name of tracking method (pytracking/tracker/<name>).")
-    parser.add_argument("tracker_param", type=str, help="Name of parameter file (pytracking/parameter/<name>/).")
+    cli.add_tracker_arguments(parser)
     parser.add_argument("--runid", type=int, default=None, help="The run id.")
     parser.add_argument(
         "--dataset_name", "--dataset", dest="dataset_name", type=str, default="otb", help="Name of dataset."
     )
     parser.add_argument("--sequence", type=str, default=None, help="Sequence name or index.")
-    parser.add_argument("--debug", type=int, default=0, help="Debug level.")
-    parser.add_argument("--threads", type=int, default=0, help="Number of worker processes (0: none).")
-    parser.add_argument(
-        "--use_visdom", action=argparse.BooleanOptionalAction, default=True, help="Show debug output in Visdom."
-    )
-    parser.add_argument("--visdom_server", type=str, default="127.0.0.1", help="Server for visdom.")
-    parser.add_argument("--visdom_port", type=int, default=8097, help="Port for visdom.")
-    parser.add_argument(
-        "--trust-checkpoint",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="Load network files without the safe-unpickling allowlist (only for files from a trusted source).",
-    )
+    cli.add_debug_arguments(parser, threads=True)
+    cli.add_trust_checkpoint_argument(parser)
     return parser
 
 
 def main(argv: SequenceType[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``), run, and return the exit status (1 if a sequence failed)."""
+    from pytracking.utils import cli
+
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    visdom_info = {"use_visdom": args.use_visdom, "server": args.visdom_server, "port": args.visdom_port}
+    cli.configure_logging()
     try:
         summary = run_tracker(
             args.tracker_name,
@@ -135,7 +122,7 @@ def main(argv: SequenceType[str] | None = None) -> int:
             args.sequence,
             args.debug,
             args.threads,
-            visdom_info,
+            cli.visdom_info(args),
             trust_checkpoint=args.trust_checkpoint,
         )
     except (ModuleNotFoundError, KeyError, IndexError, FileNotFoundError, ValueError) as e:

@@ -61,11 +61,12 @@ def run_video(
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface (the original script's arguments, plus --runid and --display)."""
+    from pytracking.utils import cli
+
     parser = argparse.ArgumentParser(
         description="Run a tracker on a video file.", formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
-    parser.add_argument("tracker_name", type=str, help="Name of tracking method (pytracking/tracker/<name>).")
-    parser.add_argument("tracker_param", type=str, help="Name of parameter file (pytracking/parameter/<name>/).")
+    cli.add_tracker_arguments(parser)
     parser.add_argument("videofile", type=str, help="Path to a video file.")
     parser.add_argument(
         "--optional_box",
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("X", "Y", "W", "H"),
         help="Initial box on the first frame (otherwise select it in a window).",
     )
-    parser.add_argument("--debug", type=int, default=0, help="Debug level.")
+    cli.add_debug_arguments(parser, visdom=False)
     parser.add_argument(
         "--save_results",
         action=argparse.BooleanOptionalAction,
@@ -89,12 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="Show the tracking in a window (default: when OpenCV can open one).",
     )
-    parser.add_argument(
-        "--trust-checkpoint",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="Load network files without the safe-unpickling allowlist (only for files from a trusted source).",
-    )
+    cli.add_trust_checkpoint_argument(parser)
     return parser
 
 

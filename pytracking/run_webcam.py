@@ -46,26 +46,17 @@ def run_webcam(
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface (the original script's arguments, plus --source)."""
+    from pytracking.utils import cli
+
     parser = argparse.ArgumentParser(
         description="Run a tracker on a webcam.", formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
-    parser.add_argument("tracker_name", type=str, help="Name of tracking method (pytracking/tracker/<name>).")
-    parser.add_argument("tracker_param", type=str, help="Name of parameter file (pytracking/parameter/<name>/).")
-    parser.add_argument("--debug", type=int, default=0, help="Debug level.")
-    parser.add_argument(
-        "--use_visdom", action=argparse.BooleanOptionalAction, default=True, help="Show debug output in Visdom."
-    )
-    parser.add_argument("--visdom_server", type=str, default="127.0.0.1", help="Server for visdom.")
-    parser.add_argument("--visdom_port", type=int, default=8097, help="Port for visdom.")
+    cli.add_tracker_arguments(parser)
+    cli.add_debug_arguments(parser)
     parser.add_argument(
         "--source", type=str, default="0", help="Camera index, or a video file / stream URL standing in for a camera."
     )
-    parser.add_argument(
-        "--trust-checkpoint",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="Load network files without the safe-unpickling allowlist (only for files from a trusted source).",
-    )
+    cli.add_trust_checkpoint_argument(parser)
     return parser
 
 
@@ -74,14 +65,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from ltr.admin.loading import CheckpointError
     from pytracking.evaluation import live
+    from pytracking.utils import cli
 
-    visdom_info = {"use_visdom": args.use_visdom, "server": args.visdom_server, "port": args.visdom_port}
     try:
         result = live.run_webcam(
             args.tracker_name,
             args.tracker_param,
             args.debug,
-            visdom_info,
+            cli.visdom_info(args),
             live.parse_source(args.source),
             trust_checkpoint=args.trust_checkpoint,
         )

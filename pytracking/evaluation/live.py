@@ -807,13 +807,10 @@ def _prepare_tracker(
     tracker_name: str, tracker_param: str, run_id: int | None, debug: int | None, trust_checkpoint: bool = False
 ) -> tuple[Any, Any]:
     """``(Tracker, params)`` with ``params.debug``/``tracker_name``/``param_name`` set, as for a sequence run."""
-    from pytracking.evaluation.tracker import Tracker
-    from pytracking.features.net_wrappers import check_networks
+    from pytracking.evaluation.preflight import checked_tracker
 
-    tracker = Tracker(tracker_name, tracker_param, run_id, trust_checkpoint=trust_checkpoint)
-    _ = tracker.tracker_class  # a misspelled tracker name fails here, before any window or camera opens
-    params = tracker.get_parameters()
-    check_networks(params)  # so does a missing network file
+    # Checked before any window or camera opens.
+    tracker, params = checked_tracker(tracker_name, tracker_param, run_id, trust_checkpoint=trust_checkpoint)
     params.debug = getattr(params, "debug", 0) if debug is None else debug
     params.tracker_name = tracker.name
     params.param_name = tracker.parameter_name
