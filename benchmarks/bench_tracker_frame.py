@@ -35,7 +35,7 @@ if str(REPO) not in sys.path:  # allow running the script from a plain checkout
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from ltr.admin.checkpoint import save_checkpoint  # noqa: E402
+from ltr.admin.checkpoint import save_network  # noqa: E402
 
 # Constructor arguments of the official checkpoints (they record them; see shared/spec/state_dicts).
 _DIMP_KWARGS = dict(
@@ -79,18 +79,7 @@ def write_network(directory: Path, key: str) -> None:
     _, _, file_name, constructor, kwargs = NETWORKS[key]
     torch.manual_seed(0)
     net = _constructor(constructor)(backbone_pretrained=False, **kwargs)
-    save_checkpoint(
-        directory / file_name,
-        epoch=50,
-        actor_type="Actor",
-        net_type=type(net).__name__,
-        net=net,
-        net_info=None,
-        constructor=net.constructor,
-        optimizer=None,
-        stats=None,
-        settings=None,
-    )
+    save_network(directory / file_name, net, epoch=50, actor_type="Actor")
 
 
 def load_sequence(frames: int):

@@ -170,7 +170,7 @@ def _check_images() -> str:
 def _check_network() -> str:
     import torch
 
-    from ltr.admin.checkpoint import save_checkpoint
+    from ltr.admin.checkpoint import save_network
     from ltr.models.tracking.dimpnet import dimpnet18
     from pytracking.utils.loading import load_network
 
@@ -178,18 +178,7 @@ def _check_network() -> str:
     t0 = time.perf_counter()
     net = dimpnet18(backbone_pretrained=False, filter_size=4, optim_iter=2, num_dist_bins=10, bin_displacement=0.5)
     with tempfile.TemporaryDirectory() as tmp:
-        path = save_checkpoint(
-            Path(tmp) / "DiMPnet_ep0001.pth.tar",
-            epoch=1,
-            actor_type="DiMPActor",
-            net_type="DiMPnet",
-            net=net,
-            net_info=None,
-            constructor=net.constructor,
-            optimizer=None,
-            stats=None,
-            settings=None,
-        )
+        path = save_network(Path(tmp) / "DiMPnet_ep0001.pth.tar", net, epoch=1, actor_type="DiMPActor")
         loaded = load_network(path).eval()  # safe loading: weights_only plus the checkpoint allowlist
     g = torch.Generator().manual_seed(0)
     train = torch.rand(2, 1, 3, 128, 128, generator=g)

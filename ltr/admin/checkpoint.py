@@ -4,7 +4,8 @@ A checkpoint is a ``torch.save``-d dict with exactly the keys of :data:`CHECKPOI
 ``epoch`` (int), ``actor_type`` / ``net_type`` (class names), ``net`` (the state_dict of the unwrapped network),
 ``net_info``, ``constructor`` (the pickled ``NetConstructor``), ``optimizer`` (its state_dict), ``stats``
 (``OrderedDict`` of ``OrderedDict`` of ``AverageMeter`` / ``StatValue``) and ``settings`` (the run's
-``Settings``). ``ltr.admin.loading`` reads these files back.
+``Settings``). ``ltr.admin.loading`` reads these files back. The released model files are network-only
+checkpoints (:func:`save_network`): the same keys with ``optimizer``, ``stats`` and ``settings`` set to None.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["CHECKPOINT_KEYS", "checkpoint_path", "export_network", "save_checkpoint"]
+__all__ = ["CHECKPOINT_KEYS", "checkpoint_path", "export_network", "save_checkpoint", "save_network"]
 
 CHECKPOINT_KEYS = (
     "epoch",
@@ -44,12 +45,16 @@ def checkpoint_path(workspace_dir: str | os.PathLike, project_path: str, net_typ
     return os.path.join(os.fspath(workspace_dir), "checkpoints", project_path, f"{net_type}_ep{epoch:04d}.pth.tar")
 
 
+def _unwrap(net: torch.nn.Module) -> torch.nn.Module:
+    # A wrapped network is saved without its wrapper prefix ('module.'), as the official trainer does.
+    if isinstance(net, (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel)):
+        return net.module
+    return net
+
+
 def _state_dict(obj: Any) -> Any:
     if isinstance(obj, torch.nn.Module):
-        # A wrapped network is saved without its wrapper prefix ('module.'), as the official trainer does.
-        if isinstance(obj, (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel)):
-            obj = obj.module
-        return obj.state_dict()
+        return _unwrap(obj).state_dict()
     if isinstance(obj, torch.optim.Optimizer):
         return obj.state_dict()
     return obj
@@ -119,6 +124,52 @@ def save_checkpoint(
     return path
 
 
+def save_network(
+    path: str | os.PathLike,
+    net: torch.nn.Module | Mapping[str, torch.Tensor],
+    *,
+    epoch: int | None,
+    actor_type: str | None,
+    net_type: str | None = None,
+    net_info: Any = None,
+    constructor: Any = None,
+) -> Path:
+    """Write a network-only checkpoint in the official layout: what the released model files hold.
+
+    All keys of :data:`CHECKPOINT_KEYS` are present; ``optimizer``, ``stats`` and ``settings`` are None. The file
+    is written atomically (see :func:`save_checkpoint`).
+
+    Args:
+        path: target file (its directory is created).
+        net: a network (``DataParallel`` wrappers are removed) or its state_dict.
+        epoch: the epoch the weights come from.
+        actor_type: class name of the actor that trained the network, e.g. ``'DiMPActor'``.
+        net_type: class name of the network; None: that of ``net`` (a network only).
+        net_info: stored as is.
+        constructor: the ``NetConstructor`` that rebuilds the network; None: ``net.constructor`` (a network only,
+            which must have one).
+
+    Returns:
+        The path written.
+    """
+    if isinstance(net, torch.nn.Module):
+        module = _unwrap(net)
+        net_type = type(module).__name__ if net_type is None else net_type
+        constructor = module.constructor if constructor is None else constructor
+    return save_checkpoint(
+        path,
+        epoch=epoch,
+        actor_type=actor_type,
+        net_type=net_type,
+        net=net,
+        net_info=net_info,
+        constructor=constructor,
+        optimizer=None,
+        stats=None,
+        settings=None,
+    )
+
+
 def export_network(
     checkpoint: str | os.PathLike, path: str | os.PathLike, half: bool = False, trust: bool = False
 ) -> tuple[Path, str]:
@@ -145,16 +196,13 @@ def export_network(
     net = state["net"]
     if half:
         net = {k: v.half() if torch.is_floating_point(v) else v for k, v in net.items()}
-    out = save_checkpoint(
+    out = save_network(
         path,
+        net,
         epoch=state.get("epoch"),
         actor_type=state.get("actor_type"),
         net_type=state.get("net_type"),
-        net=net,
         net_info=state.get("net_info"),
         constructor=state.get("constructor"),
-        optimizer=None,
-        stats=None,
-        settings=None,
     )
     return out, hashlib.sha256(out.read_bytes()).hexdigest()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltr.admin.checkpoint import save_checkpoint
+from ltr.admin.checkpoint import save_network
 from ltr.models.tracking import dimpnet
 from pytracking import run_tracker, run_video, run_webcam
 from pytracking.evaluation import Sequence, SequenceList, Tracker, datasets, live
@@ -51,18 +51,7 @@ def untrusted_network_dir(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("untrusted")
     torch.manual_seed(0)
     net = dimpnet.dimpnet18(backbone_pretrained=False, filter_size=4, optim_iter=5)
-    save_checkpoint(
-        directory / "dimp18.pth",
-        epoch=50,
-        actor_type="DiMPActor",
-        net_type="DiMPnet",
-        net=net,
-        net_info=None,
-        constructor=net.constructor,
-        optimizer=None,
-        stats={"train": {"ratio": Fraction(1, 3)}},
-        settings=None,
-    )
+    save_network(directory / "dimp18.pth", net, epoch=50, actor_type="DiMPActor", net_info={"ratio": Fraction(1, 3)})
     return directory
 
 

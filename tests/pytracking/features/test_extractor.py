@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ltr.admin.checkpoint import save_checkpoint
+from ltr.admin.checkpoint import save_network
 from ltr.models.bbreg.atom import atom_resnet18
 from pytracking.features import augmentation
 from pytracking.features.deep import ATOMResNet18
@@ -152,18 +152,7 @@ def atom_dir(tmp_path_factory):
     torch.manual_seed(0)
     net = atom_resnet18(iou_input_dim=(16, 16), iou_inter_dim=(16, 16), backbone_pretrained=False)
     directory = tmp_path_factory.mktemp("atom_nets")
-    save_checkpoint(
-        directory / "atom_default.pth",
-        epoch=1,
-        actor_type="AtomActor",
-        net_type="ATOMnet",
-        net=net,
-        net_info=None,
-        constructor=net.constructor,
-        optimizer=None,
-        stats=None,
-        settings=None,
-    )
+    save_network(directory / "atom_default.pth", net, epoch=1, actor_type="AtomActor")
     return directory
 
 

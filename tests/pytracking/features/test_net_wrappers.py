@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import pytracking.utils.loading as pt_loading
-from ltr.admin.checkpoint import save_checkpoint
+from ltr.admin.checkpoint import save_network
 from ltr.admin.loading import CheckpointNotFoundError
 from ltr.models.bbreg.atom import atom_resnet18
 from pytracking.features.net_wrappers import IMAGENET_MEAN, IMAGENET_STD, NetWithBackbone, NetWrapper
@@ -22,18 +22,7 @@ def atom_file(tmp_path_factory):
     net = atom_resnet18(iou_input_dim=(16, 16), iou_inter_dim=(16, 16), backbone_pretrained=False)
     net.eval()
     directory = tmp_path_factory.mktemp("nets")
-    save_checkpoint(
-        directory / NAME,
-        epoch=1,
-        actor_type="AtomActor",
-        net_type=type(net).__name__,
-        net=net,
-        net_info=None,
-        constructor=net.constructor,
-        optimizer=None,
-        stats=None,
-        settings=None,
-    )
+    save_network(directory / NAME, net, epoch=1, actor_type="AtomActor")
     return directory, net
 
 

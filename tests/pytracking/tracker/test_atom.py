@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import os
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,8 +13,6 @@ import numpy as np
 import pytest
 import torch
 
-from ltr.admin.checkpoint import save_checkpoint
-from ltr.models.bbreg.atom import atom_resnet18
 from pytracking.evaluation import Sequence, Tracker
 from pytracking.evaluation.otbdataset import OTBDataset
 from pytracking.libs.optimization import ConjugateGradient
@@ -292,29 +288,9 @@ def test_output_box_convention():
 
 
 @pytest.fixture(scope="module")
-def network_dir(tmp_path_factory) -> Path:
+def network_dir(official_network_dir) -> Path:
     """A random ``atom_resnet18`` in the official layout, under the file names the parameter files use."""
-    directory = tmp_path_factory.mktemp("atom_networks")
-    torch.manual_seed(0)
-    net = atom_resnet18(backbone_pretrained=False)
-    save_checkpoint(
-        directory / "atom_default.pth",
-        epoch=50,
-        actor_type="AtomActor",
-        net_type="ATOMnet",
-        net=net,
-        net_info=None,
-        constructor=net.constructor,
-        optimizer=None,
-        stats=None,
-        settings=None,
-    )
-    for name in ("atom_prob_ml", "atom_gmm_sampl"):
-        try:
-            os.symlink(directory / "atom_default.pth", directory / name)
-        except OSError:
-            shutil.copy(directory / "atom_default.pth", directory / name)
-    return directory
+    return official_network_dir("atom_default.pth", "atom_prob_ml", "atom_gmm_sampl")
 
 
 def moving_square(directory: Path, num_frames: int = 5) -> Sequence:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltr.admin.checkpoint import save_checkpoint
+from ltr.admin.checkpoint import save_network
 from ltr.models.tracking import dimpnet
 from pytracking.evaluation import Sequence, Tracker
 from pytracking.evaluation.otbdataset import OTBDataset
@@ -35,7 +35,8 @@ PARAMETER_FILES = [
     "prdimp50_vot18",
 ]
 
-# Official constructor arguments of the networks (their checkpoints record these).
+# Constructor arguments of the networks written here: the official ones (see OFFICIAL_NETWORKS in conftest.py),
+# except the initial-filter label sigmas (0.9 here, 4.5 there) and PrDiMP-18's optim_min_reg (the default here).
 DIMP18_KWARGS = dict(
     filter_size=4,
     optim_iter=5,
@@ -65,18 +66,7 @@ def write_network(directory: Path, file_name: str, factory, **kwargs) -> None:
     """A randomly initialised network saved like the official model files."""
     torch.manual_seed(0)
     net = factory(backbone_pretrained=False, **kwargs)
-    save_checkpoint(
-        directory / file_name,
-        epoch=50,
-        actor_type="DiMPActor",
-        net_type="DiMPnet",
-        net=net,
-        net_info=None,
-        constructor=net.constructor,
-        optimizer=None,
-        stats=None,
-        settings=None,
-    )
+    save_network(directory / file_name, net, epoch=50, actor_type="DiMPActor")
 
 
 @pytest.fixture(scope="module")

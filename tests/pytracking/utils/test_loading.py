@@ -10,7 +10,7 @@ import warnings
 import pytest
 import torch
 
-from ltr.admin.checkpoint import save_checkpoint
+from ltr.admin.checkpoint import save_network
 from ltr.admin.loading import CheckpointNotFoundError, UnsafeCheckpointError
 from ltr.models.bbreg.atom import atom_resnet18
 from pytracking.features.deep import ATOMResNet18
@@ -53,20 +53,8 @@ def tiny(tmp_path, monkeypatch):
     sys.modules.pop(name, None)
 
 
-def write_network(path, net, **extra):
-    fields = dict(
-        epoch=50,
-        actor_type="Actor",
-        net_type=type(net).__name__,
-        net=net,
-        net_info=None,
-        constructor=net.constructor,
-        optimizer=None,
-        stats=None,
-        settings=None,
-    )
-    fields.update(extra)
-    return save_checkpoint(path, **fields)
+def write_network(path, net, epoch=50, net_info=None):
+    return save_network(path, net, epoch=epoch, actor_type="Actor", net_info=net_info)
 
 
 def test_network_dirs_accepts_str_and_lists(tmp_path):
