@@ -23,12 +23,9 @@ import math
 import os
 import warnings
 import xml.etree.ElementTree as ET
-from collections import OrderedDict
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from ltr.data.image_loader import default_image_loader
@@ -36,8 +33,6 @@ from ltr.dataset.base_video_dataset import (
     BaseVideoDataset,
     ImageLoader,
     PathLike,
-    frames_annotation,
-    object_meta,
     resolve_root,
     valid_boxes,
 )
@@ -201,17 +196,9 @@ class ImagenetVID(BaseVideoDataset):
         visible = torch.tensor(track["target_visible"], dtype=torch.bool) & valid
         return {"bbox": bbox, "valid": valid, "visible": visible}
 
-    def _frame_path(self, track: dict[str, Any], frame_id: int) -> str:
+    def _frame_path(self, seq_id: int, frame_id: int) -> str:
+        track = self.sequence_list[seq_id]
         set_name = f"ILSVRC2015_VID_train_{track['set_id']:04d}"
         vid_name = f"ILSVRC2015_train_{track['vid_id']:08d}"
         frame = f"{frame_id + track['start_frame']:06d}.JPEG"
         return os.fspath(Path(self.root) / "Data" / "VID" / "train" / set_name / vid_name / frame)
-
-    def get_frames(
-        self, seq_id: int, frame_ids: Sequence[int], anno: dict | None = None
-    ) -> tuple[list[np.ndarray], dict[str, list], OrderedDict]:
-        track = self.sequence_list[seq_id]
-        frames = [self.image_loader(self._frame_path(track, f)) for f in frame_ids]
-        if anno is None:
-            anno = self.get_sequence_info(seq_id)
-        return frames, frames_annotation(anno, frame_ids), object_meta(object_class_name=track["class_name"])
