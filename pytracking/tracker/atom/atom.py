@@ -38,7 +38,6 @@ from pytracking.utils.params import TrackerParams
 
 __all__ = ["ATOM"]
 
-_NEG_INF = -float("inf")
 _OPTIMIZERS = ("GaussNewtonCG", "GradientDescentL2")
 # Transforms whose samples keep the target box (up to their shift): usable for the IoU-Net modulation.
 _BOX_PRESERVING = (
@@ -101,13 +100,7 @@ class ATOM(TargetStateMixin, BaseTracker):
         "random_shift_factor": 0.0,  # random shift of each non-translation transform (x sample size)
         # Localisation
         "advanced_localization": True,
-        "target_not_found_threshold": 0.25,
-        "uncertain_threshold": _NEG_INF,
-        "hard_sample_threshold": _NEG_INF,
-        "distractor_threshold": 0.8,
-        "hard_negative_threshold": 0.5,
-        "target_neighborhood_scale": 2.2,
-        "dispalcement_scale": 0.8,  # (sic) the original parameter name
+        **LocalizationThresholds.param_defaults(),  # target_not_found_threshold, distractor_threshold ...
         "hard_negative_learning_rate": 0.02,
         "update_scale_when_uncertain": True,
         "use_classifier": True,
@@ -115,15 +108,7 @@ class ATOM(TargetStateMixin, BaseTracker):
         "use_iou_net": True,
         "iounet_augmentation": False,  # average the modulation over the box-preserving augmented samples
         "use_iounet_pos_for_learning": True,
-        "iounet_k": 3,
-        "num_init_random_boxes": 9,
-        "box_jitter_pos": 0.1,
-        "box_jitter_sz": 0.5,
-        "maximal_aspect_ratio": 6.0,
-        "box_refinement_iter": 5,
-        "box_refinement_step_length": 1.0,  # number, (pos, size) pair or 4 values
-        "box_refinement_step_decay": 1.0,
-        "box_refinement_space": "default",  # 'default' | 'relative'
+        **RefinementSettings.param_defaults(),  # iounet_k, num_init_random_boxes, box_refinement_iter ...
         # Evaluation
         "vot_anno_conversion_type": "preserve_area",
     }

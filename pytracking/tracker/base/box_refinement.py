@@ -8,7 +8,8 @@ predictor estimates for it, and the ``k`` best results (with a plausible aspect 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import torch
 
@@ -20,6 +21,15 @@ IoUFunction = Callable[[torch.Tensor], torch.Tensor]
 """Maps boxes (1, N, 4) ``[x, y, w, h]`` to predicted IoUs (1, N), differentiably. It may also have a method
 ``value_and_grad(boxes) -> (IoUs (1, N), d IoUs.sum() / d boxes (1, N, 4))``, which refinement then uses instead of
 autograd."""
+
+
+# RefinementSettings fields whose tracker parameter has another name.
+_PARAM_NAMES = {
+    "num_iter": "box_refinement_iter",
+    "step_length": "box_refinement_step_length",
+    "step_decay": "box_refinement_step_decay",
+    "space": "box_refinement_space",
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,11 @@ class RefinementSettings:
     step_length: float | Sequence[float] = 1.0  # scalar, or per coordinate (4 values; a pair is (position, size))
     step_decay: float = 1.0
     space: str = "default"  # 'default': steps proportional to the box size; 'relative': log-size parametrisation
+
+    @classmethod
+    def param_defaults(cls) -> dict[str, Any]:
+        """The defaults as tracker parameters (``box_refinement_iter`` ...), for a tracker's ``DEFAULTS``."""
+        return {_PARAM_NAMES.get(f.name, f.name): f.default for f in fields(cls)}
 
     @classmethod
     def from_params(cls, params) -> RefinementSettings:

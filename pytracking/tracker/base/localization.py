@@ -8,7 +8,7 @@ image pixels at sample scale 1 (``img_support_sz / score_sz``). Positions are ``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 
@@ -41,6 +41,11 @@ class LocalizationThresholds:
     hard_negative_threshold: float = 0.5
     target_neighborhood_scale: float = 2.2
     dispalcement_scale: float = 0.8
+
+    @classmethod
+    def param_defaults(cls) -> dict[str, float]:
+        """The defaults as tracker parameters (same names), for a tracker's ``DEFAULTS``."""
+        return {f.name: f.default for f in fields(cls)}
 
     @classmethod
     def from_params(cls, params) -> LocalizationThresholds:
