@@ -27,6 +27,8 @@ import torch.nn as nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset, DistributedSampler
 
+from ltr.admin.multigpu import ForwardAttributes
+
 __all__ = [
     "DistributedNet",
     "all_gather_object",
@@ -159,20 +161,12 @@ def loader_kwargs(dataset: Dataset, shuffle: bool = True, seed: int = 0, drop_la
     return {"shuffle": False, "sampler": sampler}
 
 
-class DistributedNet(DistributedDataParallel):
+class DistributedNet(ForwardAttributes, DistributedDataParallel):
     """``DistributedDataParallel`` that exposes the wrapped network's attributes (``net.constructor``, ...).
 
     Only calls of the wrapper itself (``net(...)``) set up the gradient averaging, so actors must run the
     training forward pass through ``self.net(...)``.
     """
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            if name == "module":  # not set up yet (or being unpickled): no wrapped network to ask
-                raise
-            return getattr(self.module, name)
 
 
 def wrap_net(

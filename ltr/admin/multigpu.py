@@ -15,7 +15,19 @@ from torch.nn.parallel import DistributedDataParallel
 __all__ = ["MultiGPU", "is_multi_gpu", "unwrap"]
 
 
-class MultiGPU(nn.DataParallel):
+class ForwardAttributes:
+    """Mixin for a network wrapper (with a ``module`` attribute) that forwards attributes it lacks to the module."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if name == "module":  # not set up yet (or being unpickled): no wrapped network to ask
+                raise
+            return getattr(self.module, name)
+
+
+class MultiGPU(ForwardAttributes, nn.DataParallel):
     """``nn.DataParallel`` that scatters along ``dim`` (default 1) and exposes the wrapped network's attributes.
 
     Args:
@@ -27,14 +39,6 @@ class MultiGPU(nn.DataParallel):
     def __init__(self, module: nn.Module, dim: int = 1, **kwargs: Any):
         super().__init__(module, dim=dim, **kwargs)
         self.dim = dim  # DataParallel leaves it unset when CUDA is unavailable (it then just calls the module)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            if name == "module":  # not set up yet (or being unpickled): no wrapped network to ask
-                raise
-            return getattr(self.module, name)
 
 
 def is_multi_gpu(net: nn.Module) -> bool:
